@@ -1,0 +1,55 @@
+# Makefile for sessionize, built with PGXS.
+#
+#   make                  build (warnings are errors)
+#   make install          install into the PostgreSQL that pg_config names
+#   make installcheck     run regress, isolation and TAP suites; each boots its
+#                         own temporary server, so none needs to be running
+#   make test             all of the above from a fresh machine (installs the
+#                         Debian packages it needs first; see test/run)
+#   make demo             the live demo on a throwaway cluster (test/demo)
+
+EXTENSION = sessionize
+EXTVERSION = 0.1.0
+
+MODULE_big = sessionize
+OBJS = \
+	src/sessionize.o \
+	src/session_state.o \
+	src/session_window.o \
+	src/session_agg.o \
+	src/session_srf.o
+
+DATA = $(wildcard sessionize--*.sql)
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/sessionize.conf
+
+ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
+ISOLATION_OPTS = --temp-instance=./tmp_check_iso --temp-config=$(srcdir)/sessionize.conf
+
+TAP_TESTS = 1
+PROVE_TESTS = test/t/*.pl
+
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers
+PG_CPPFLAGS = -I$(srcdir)/src $(EXTRA_CPPFLAGS)
+
+EXTRA_CLEAN = tmp_check_regress tmp_check_iso results output_iso
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+ifeq ($(wildcard $(PGXS)),)
+# No PostgreSQL server development files yet: only the bootstrap targets.
+all install installcheck:
+	@echo "PostgreSQL server development files not found; run 'make test' (as root) to install them" >&2
+	@exit 1
+else
+include $(PGXS)
+endif
+
+.PHONY: test demo
+test:
+	bash test/run
+
+demo:
+	bash test/demo

@@ -1,0 +1,325 @@
+/*-------------------------------------------------------------------------
+ *
+ * session_agg.c
+ *	  sessions(ts, gap): a grouping aggregate that returns the sessions of a
+ *	  group's events as an array of sessionize.session, and its parallel
+ *	  support (combine, serialize, deserialize).
+ *
+ * The transition state is a SessionRun (session_state.h), so it grows with
+ * the number of sessions, not of events, and accepts events in any order.
+ * The gap must be the same on every row of a group.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/session_agg.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "session_state.h"
+
+PG_FUNCTION_INFO_V1(sessions_trans);
+PG_FUNCTION_INFO_V1(sessions_combine);
+PG_FUNCTION_INFO_V1(sessions_serialize);
+PG_FUNCTION_INFO_V1(sessions_deserialize);
+PG_FUNCTION_INFO_V1(sessions_final);
+
+/* Version byte of the serialized state; bump when the format changes. */
+#define SESSIONS_STATE_VERSION	1
+#define SESSIONS_STATE_HEADER	(1 + 1 + 8 + 4)
+
+/* Transition state of sessions(). */
+typedef struct SessionsAggState
+{
+	SessionRule rule;
+	Interval	gap_arg;		/* the gap as given, to check it stays put */
+	SessionRun	run;
+} SessionsAggState;
+
+static SessionsAggState *
+sessions_state_create(MemoryContext aggcxt, int64 gap, bool infinite_times,
+					  int32 capacity)
+{
+	SessionsAggState *st;
+
+	st = (SessionsAggState *) MemoryContextAllocZero(aggcxt, sizeof(SessionsAggState));
+	st->rule.gap = gap;
+	st->rule.infinite_times = infinite_times;
+	session_run_init(&st->run, capacity, aggcxt);
+	return st;
+}
+
+static MemoryContext
+sessions_aggcontext(FunctionCallInfo fcinfo, const char *fname)
+{
+	MemoryContext aggcxt;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "%s called in non-aggregate context", fname);
+	return aggcxt;
+}
+
+/*
+ * sessions_trans(state internal, ts timestamptz, gap interval)
+ */
+Datum
+sessions_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "sessions_trans");
+	SessionsAggState *st;
+	Interval   *gap;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gap must not be null")));
+	gap = PG_GETARG_INTERVAL_P(2);
+
+	if (PG_ARGISNULL(0))
+	{
+		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
+								   true, 4);
+		st->gap_arg = *gap;
+	}
+	else
+	{
+		st = (SessionsAggState *) PG_GETARG_POINTER(0);
+		if (unlikely(gap->time != st->gap_arg.time ||
+					 gap->day != st->gap_arg.day ||
+					 gap->month != st->gap_arg.month))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("gap must be the same for every row of a group"),
+					 errhint("A per-event gap is available in the window forms, sessionize.session_id() and sessionize.session_start().")));
+	}
+
+	if (!PG_ARGISNULL(1))
+		session_run_add(&st->run, &st->rule, PG_GETARG_TIMESTAMPTZ(1), aggcxt);
+
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * sessions_combine(state1 internal, state2 internal): the sessions of both
+ * partial states' events.  Used by parallel and partial aggregation.
+ */
+Datum
+sessions_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "sessions_combine");
+	SessionsAggState *st1;
+	SessionsAggState *st2;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+	}
+	st2 = (SessionsAggState *) PG_GETARG_POINTER(1);
+
+	if (PG_ARGISNULL(0))
+	{
+		/* copy: the second state may live in a shorter-lived context */
+		st1 = sessions_state_create(aggcxt, st2->rule.gap,
+									st2->rule.infinite_times,
+									st2->run.nsessions);
+		st1->gap_arg = st2->gap_arg;
+		session_run_merge(&st1->run, &st2->run, &st1->rule, aggcxt);
+		PG_RETURN_POINTER(st1);
+	}
+	st1 = (SessionsAggState *) PG_GETARG_POINTER(0);
+
+	if (st1->rule.gap != st2->rule.gap ||
+		st1->rule.infinite_times != st2->rule.infinite_times)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gap must be the same for every row of a group")));
+
+	session_run_merge(&st1->run, &st2->run, &st1->rule, aggcxt);
+	PG_RETURN_POINTER(st1);
+}
+
+/*
+ * sessions_serialize(state internal) returns bytea
+ *
+ * Layout, integers in network byte order: version (1 byte), flags (1 byte:
+ * bit 0 = infinite times), gap (int64), number of sessions (int32), then per
+ * session start, last and count (int64 each).
+ */
+Datum
+sessions_serialize(PG_FUNCTION_ARGS)
+{
+	SessionsAggState *st;
+	StringInfoData buf;
+	int32		k;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "sessions_serialize called in non-aggregate context");
+	st = (SessionsAggState *) PG_GETARG_POINTER(0);
+
+	pq_begintypsend(&buf);
+	enlargeStringInfo(&buf, SESSIONS_STATE_HEADER +
+					  st->run.nsessions * 3 * sizeof(int64));
+	pq_sendbyte(&buf, SESSIONS_STATE_VERSION);
+	pq_sendbyte(&buf, st->rule.infinite_times ? 1 : 0);
+	pq_sendint64(&buf, st->rule.gap);
+	pq_sendint32(&buf, st->run.nsessions);
+	for (k = 0; k < st->run.nsessions; k++)
+	{
+		pq_sendint64(&buf, st->run.items[k].start);
+		pq_sendint64(&buf, st->run.items[k].last);
+		pq_sendint64(&buf, st->run.items[k].count);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+static void
+reject_state(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+			 errmsg("invalid sessionize.sessions() aggregate state"),
+			 errdetail_internal("%s", detail)));
+}
+
+/*
+ * sessions_deserialize(bytes bytea, internal) returns internal
+ *
+ * The bytes may come from anywhere, so every field is checked: a malformed
+ * state is an ERROR, never a crash or a wrong answer.
+ */
+Datum
+sessions_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	bytea	   *bytes;
+	StringInfoData buf;
+	SessionsAggState *st;
+	int			version;
+	int			flags;
+	int64		gap;
+	int32		n;
+	int32		k;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "sessions_deserialize called in non-aggregate context");
+
+	bytes = PG_GETARG_BYTEA_PP(0);
+	buf.data = VARDATA_ANY(bytes);
+	buf.len = VARSIZE_ANY_EXHDR(bytes);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+
+	if (buf.len < SESSIONS_STATE_HEADER)
+		reject_state("The state is too short.");
+	version = pq_getmsgbyte(&buf);
+	if (version != SESSIONS_STATE_VERSION)
+		reject_state("Unknown state version.");
+	flags = pq_getmsgbyte(&buf);
+	if ((flags & ~1) != 0)
+		reject_state("Unknown flags.");
+	gap = pq_getmsgint64(&buf);
+	if (gap <= 0)
+		reject_state("The gap is not positive.");
+	n = (int32) pq_getmsgint(&buf, 4);
+	if (n < 0 || (int64) n * 3 * sizeof(int64) != (int64) (buf.len - buf.cursor))
+		reject_state("The number of sessions does not match the state's length.");
+
+	st = sessions_state_create(CurrentMemoryContext, gap, (flags & 1) != 0, n);
+	for (k = 0; k < n; k++)
+	{
+		SessionSummary *s = &st->run.items[k];
+
+		s->start = pq_getmsgint64(&buf);
+		s->last = pq_getmsgint64(&buf);
+		s->count = pq_getmsgint64(&buf);
+	}
+	st->run.nsessions = n;
+	pq_getmsgend(&buf);
+
+	if (!session_run_is_valid(&st->run, &st->rule))
+		reject_state("The sessions are not sorted, overlap, or have impossible counts.");
+
+	PG_RETURN_POINTER(st);
+}
+
+/* The composite type sessionize.session, looked up once per call site. */
+typedef struct SessionsFinalCache
+{
+	Oid			elemtype;
+	TupleDesc	tupdesc;
+	int16		elemlen;
+	bool		elembyval;
+	char		elemalign;
+} SessionsFinalCache;
+
+/*
+ * sessions_final(state internal, ...) returns sessionize.session[]
+ *
+ * Sessions in time order; an empty array when no row had a time.  Does not
+ * modify the state.
+ */
+Datum
+sessions_final(PG_FUNCTION_ARGS)
+{
+	SessionsFinalCache *cache = (SessionsFinalCache *) fcinfo->flinfo->fn_extra;
+	SessionsAggState *st;
+	Datum	   *elems;
+	int32		k;
+
+	if (cache == NULL)
+	{
+		Oid			arraytype = get_fn_expr_rettype(fcinfo->flinfo);
+		MemoryContext oldcxt;
+
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(SessionsFinalCache));
+		cache->elemtype = get_element_type(arraytype);
+		if (!OidIsValid(cache->elemtype))
+			elog(ERROR, "sessions_final must return an array of sessionize.session");
+		oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		cache->tupdesc = lookup_rowtype_tupdesc_copy(cache->elemtype, -1);
+		MemoryContextSwitchTo(oldcxt);
+		if (cache->tupdesc->natts != 4)
+			elog(ERROR, "sessionize.session must have four attributes");
+		get_typlenbyvalalign(cache->elemtype, &cache->elemlen,
+							 &cache->elembyval, &cache->elemalign);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(cache->elemtype));
+	st = (SessionsAggState *) PG_GETARG_POINTER(0);
+	if (st->run.nsessions == 0)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(cache->elemtype));
+
+	elems = (Datum *) palloc(sizeof(Datum) * st->run.nsessions);
+	for (k = 0; k < st->run.nsessions; k++)
+	{
+		const SessionSummary *s = &st->run.items[k];
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = TimestampTzGetDatum(s->start);
+		values[1] = TimestampTzGetDatum(s->last);
+		values[2] = TimestampTzGetDatum(session_end_time(SESSION_TIME_TIMESTAMPTZ,
+																	 s->last, st->rule.gap));
+		values[3] = Int64GetDatum(s->count);
+		elems[k] = HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, st->run.nsessions,
+										  cache->elemtype, cache->elemlen,
+										  cache->elembyval, cache->elemalign));
+}

@@ -1,0 +1,159 @@
+/*-------------------------------------------------------------------------
+ *
+ * session_state.h
+ *	  The gap rule and runs of session summaries: the one place where
+ *	  sessionize decides which events belong to which session.
+ *
+ * Every time value here is an int64: microseconds for timestamp and
+ * timestamptz, the caller's own unit for bigint epochs.  A session is
+ * summarised as (first event, last event, event count).  Two summaries
+ * belong to one session when they overlap or when the later one starts no
+ * more than "gap" after the earlier one ends (SPEC.md section 1: inclusive,
+ * as in Flink, Kafka Streams and Spark).
+ *
+ * A SessionRun is a sorted array of summaries of which no two join.  The
+ * module promises:
+ *	- session_run_add() places one event: O(1) when events arrive in time
+ *	  order, a binary search (and perhaps a merge of neighbours) otherwise;
+ *	- session_run_add_summary() places a whole summary, merging as needed,
+ *	  which is what combining partial aggregates and folding new events into
+ *	  stored sessions need;
+ *	- the run stays sorted and pairwise non-joining after every call, so
+ *	  its summaries are exactly the sessions of the events added.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/session_state.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SESSIONIZE_SESSION_STATE_H
+#define SESSIONIZE_SESSION_STATE_H
+
+#include "postgres.h"
+
+#include "common/int.h"
+#include "datatype/timestamp.h"
+#include "utils/palloc.h"
+
+/* One session: first and last event time and the number of events. */
+typedef struct SessionSummary
+{
+	int64		start;
+	int64		last;
+	int64		count;
+} SessionSummary;
+
+/*
+ * The gap rule.  "gap" is positive.  With "infinite_times", INT64_MIN and
+ * INT64_MAX are timestamp -infinity and +infinity, which are infinitely far
+ * from every other time: they join only an equal infinity.
+ */
+typedef struct SessionRule
+{
+	int64		gap;
+	bool		infinite_times;
+} SessionRule;
+
+/* A sorted run of pairwise non-joining session summaries. */
+typedef struct SessionRun
+{
+	int32		nsessions;
+	int32		capacity;
+	SessionSummary *items;
+} SessionRun;
+
+/* Which kind of time a function works on (fixes the infinity rule). */
+typedef enum SessionTimeKind
+{
+	SESSION_TIME_TIMESTAMPTZ,
+	SESSION_TIME_TIMESTAMP,
+	SESSION_TIME_BIGINT
+} SessionTimeKind;
+
+/* a + b, clamped to the int64 range */
+static inline int64
+session_add_sat(int64 a, int64 b)
+{
+	int64		r;
+
+	if (unlikely(pg_add_s64_overflow(a, b, &r)))
+		return (b > 0) ? PG_INT64_MAX : PG_INT64_MIN;
+	return r;
+}
+
+/*
+ * Does an event (or summary start) at "next" join a session whose last event
+ * is at "prev"?  Requires prev <= next.  True when next - prev <= gap.
+ * Saturating addition is exact here: when prev + gap overflows, every int64
+ * "next" is within the gap.
+ */
+static inline bool
+session_joins(const SessionRule *rule, int64 prev, int64 next)
+{
+	if (next > session_add_sat(prev, rule->gap))
+		return false;
+	if (unlikely(rule->infinite_times) && next != prev &&
+		(prev == PG_INT64_MIN || next == PG_INT64_MAX))
+		return false;
+	return true;
+}
+
+extern void session_run_init(SessionRun *run, int32 capacity, MemoryContext cxt);
+extern void session_run_append(SessionRun *run, int64 start, int64 last,
+							   int64 count, MemoryContext cxt);
+extern void session_run_add_slow(SessionRun *run, const SessionRule *rule,
+								 int64 ts, MemoryContext cxt);
+extern void session_run_add_summary(SessionRun *run, const SessionRule *rule,
+									const SessionSummary *s, MemoryContext cxt);
+extern void session_run_merge(SessionRun *dst, const SessionRun *src,
+							  const SessionRule *rule, MemoryContext cxt);
+extern bool session_run_is_valid(const SessionRun *run, const SessionRule *rule);
+
+/*
+ * Add one event at time ts.  Events in time order take the inline fast path:
+ * extend the latest session or open a new one.
+ */
+static inline void
+session_run_add(SessionRun *run, const SessionRule *rule, int64 ts,
+				MemoryContext cxt)
+{
+	if (likely(run->nsessions > 0))
+	{
+		SessionSummary *cur = &run->items[run->nsessions - 1];
+
+		if (likely(ts >= cur->last))
+		{
+			if (session_joins(rule, cur->last, ts))
+			{
+				cur->last = ts;
+				cur->count++;
+				return;
+			}
+		}
+		else if (ts >= cur->start)
+		{
+			cur->count++;
+			return;
+		}
+		else
+		{
+			session_run_add_slow(run, rule, ts, cxt);
+			return;
+		}
+	}
+	session_run_append(run, ts, ts, 1, cxt);
+}
+
+/*
+ * Gap and duration arguments.  An interval must be positive and have no
+ * month part (a month has no fixed length); a bigint must be positive.
+ * "argname" names the argument in the error message.
+ */
+/* session_end = last + gap, for output; errors when out of range. */
+extern int64 session_end_time(SessionTimeKind kind, int64 last, int64 gap);
+
+extern int64 session_interval_to_usec(const Interval *iv, const char *argname);
+extern int64 session_check_positive_bigint(int64 value, const char *argname);
+
+#endif							/* SESSIONIZE_SESSION_STATE_H */
