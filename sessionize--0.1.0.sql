@@ -425,3 +425,42 @@ AS 'MODULE_PATHNAME', 'sessionize_relation'
 LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION sessionize.sessionize(regclass, name, name, interval) IS
 'One row per session of a table''s events, read in one pass with no sort; call with AS s(user <user column type>, session_start, last_event_at, session_end <time column type>, event_count bigint)';
+
+-- ---------------------------------------------------------------------------
+-- Partial sessions: save the state of sessions() and merge it later, for
+-- rollups (for example one partial per user and day, merged across days)
+-- and for engines that aggregate in parts.
+-- ---------------------------------------------------------------------------
+
+CREATE AGGREGATE sessionize.sessions_partial(ts timestamptz, gap interval) (
+    SFUNC = sessionize.sessions_transfn,
+    STYPE = internal,
+    SSPACE = 160,
+    FINALFUNC = sessionize.sessions_serialfn,
+    COMBINEFUNC = sessionize.sessions_combinefn,
+    SERIALFUNC = sessionize.sessions_serialfn,
+    DESERIALFUNC = sessionize.sessions_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE sessionize.sessions_partial(timestamptz, interval) IS
+'Grouping aggregate: the sessions of the group''s events as a compact partial state (bytea), to be merged later with sessionize.sessions_merge()';
+
+CREATE FUNCTION sessionize.sessions_merge_transfn(internal, bytea)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'sessions_merge_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.sessions_merge_transfn(internal, bytea) IS
+'Transition function of sessionize.sessions_merge(); checks each partial state; not for direct use';
+
+CREATE AGGREGATE sessionize.sessions_merge(partial bytea) (
+    SFUNC = sessionize.sessions_merge_transfn,
+    STYPE = internal,
+    SSPACE = 160,
+    FINALFUNC = sessionize.sessions_finalfn,
+    COMBINEFUNC = sessionize.sessions_combinefn,
+    SERIALFUNC = sessionize.sessions_serialfn,
+    DESERIALFUNC = sessionize.sessions_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE sessionize.sessions_merge(bytea) IS
+'Grouping aggregate: merges partial states from sessionize.sessions_partial() (same gap) into the sessions of all their events; rejects malformed states';

@@ -35,6 +35,7 @@ PG_FUNCTION_INFO_V1(sessions_combine);
 PG_FUNCTION_INFO_V1(sessions_serialize);
 PG_FUNCTION_INFO_V1(sessions_deserialize);
 PG_FUNCTION_INFO_V1(sessions_final);
+PG_FUNCTION_INFO_V1(sessions_merge_trans);
 
 /* Version byte of the serialized state; bump when the format changes. */
 #define SESSIONS_STATE_VERSION	1
@@ -196,16 +197,14 @@ reject_state(const char *detail)
 }
 
 /*
- * sessions_deserialize(bytes bytea, internal) returns internal
- *
- * The bytes may come from anywhere, so every field is checked: a malformed
- * state is an ERROR, never a crash or a wrong answer.
+ * Rebuild a state from its serialized bytes, in memory context cxt.  The
+ * bytes may come from anywhere (sessions_partial() output stored in a table,
+ * a distributed engine's partial aggregate), so every field is checked: a
+ * malformed state is an ERROR, never a crash or a wrong answer.
  */
-Datum
-sessions_deserialize(PG_FUNCTION_ARGS)
+static SessionsAggState *
+sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
 {
-	MemoryContext aggcxt;
-	bytea	   *bytes;
 	StringInfoData buf;
 	SessionsAggState *st;
 	int			version;
@@ -214,10 +213,6 @@ sessions_deserialize(PG_FUNCTION_ARGS)
 	int32		n;
 	int32		k;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		elog(ERROR, "sessions_deserialize called in non-aggregate context");
-
-	bytes = PG_GETARG_BYTEA_PP(0);
 	buf.data = VARDATA_ANY(bytes);
 	buf.len = VARSIZE_ANY_EXHDR(bytes);
 	buf.maxlen = buf.len;
@@ -238,7 +233,7 @@ sessions_deserialize(PG_FUNCTION_ARGS)
 	if (n < 0 || (int64) n * 3 * sizeof(int64) != (int64) (buf.len - buf.cursor))
 		reject_state("The number of sessions does not match the state's length.");
 
-	st = sessions_state_create(CurrentMemoryContext, gap, (flags & 1) != 0, n);
+	st = sessions_state_create(cxt, gap, (flags & 1) != 0, n);
 	for (k = 0; k < n; k++)
 	{
 		SessionSummary *s = &st->run.items[k];
@@ -252,7 +247,56 @@ sessions_deserialize(PG_FUNCTION_ARGS)
 
 	if (!session_run_is_valid(&st->run, &st->rule))
 		reject_state("The sessions are not sorted, overlap, or have impossible counts.");
+	return st;
+}
 
+/*
+ * sessions_deserialize(bytes bytea, internal) returns internal
+ */
+Datum
+sessions_deserialize(PG_FUNCTION_ARGS)
+{
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "sessions_deserialize called in non-aggregate context");
+
+	PG_RETURN_POINTER(sessions_state_from_bytes(PG_GETARG_BYTEA_PP(0),
+												CurrentMemoryContext));
+}
+
+/*
+ * sessions_merge_trans(state internal, partial bytea): transition function
+ * of sessions_merge(), which merges states saved by sessions_partial().
+ * All partial states of a group must have the same gap.
+ */
+Datum
+sessions_merge_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "sessions_merge_trans");
+	SessionsAggState *st;
+	SessionsAggState *part;
+
+	st = PG_ARGISNULL(0) ? NULL : (SessionsAggState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+	{
+		if (st == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(st);
+	}
+
+	part = sessions_state_from_bytes(PG_GETARG_BYTEA_PP(1), CurrentMemoryContext);
+	if (st == NULL)
+	{
+		st = sessions_state_create(aggcxt, part->rule.gap,
+								   part->rule.infinite_times,
+								   part->run.nsessions);
+		st->gap_arg = part->gap_arg;
+	}
+	else if (st->rule.gap != part->rule.gap ||
+			 st->rule.infinite_times != part->rule.infinite_times)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("partial session states with different gaps cannot be merged")));
+	session_run_merge(&st->run, &part->run, &st->rule, aggcxt);
 	PG_RETURN_POINTER(st);
 }
 

@@ -289,6 +289,7 @@ srf_end_round(SrfState *srf)
 	userhash_iterator it;
 	UserEntry  *entry;
 	int			part;
+	int			nspilled = 0;
 
 	userhash_start_iterate(srf->users, &it);
 	while ((entry = userhash_iterate(srf->users, &it)) != NULL)
@@ -307,8 +308,12 @@ srf_end_round(SrfState *srf)
 			sp->depth = srf->depth + 1;
 			srf->pending = lappend(srf->pending, sp);
 			MemoryContextSwitchTo(oldcxt);
+			nspilled++;
 		}
 	}
+	if (nspilled > 0)
+		elog(DEBUG1, "sessionize: %u users fit in memory at depth %d; the others were spilled to %d partitions",
+			 srf->users->members, srf->depth, nspilled);
 }
 
 /* Read one table (no children) with a direct scan. */

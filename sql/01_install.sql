@@ -1,0 +1,59 @@
+-- Installing the extension: version, schema, objects.
+CREATE EXTENSION sessionize;
+
+SELECT extversion, extrelocatable, nspname AS extension_namespace
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE extname = 'sessionize';
+
+-- The control file's default version is the installed one.
+SELECT default_version = installed_version AS up_to_date
+FROM pg_available_extensions WHERE name = 'sessionize';
+
+-- Every object lives in schema sessionize ...
+SELECT count(*) AS objects_outside_schema
+FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+WHERE d.refclassid = 'pg_extension'::regclass
+  AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'sessionize')
+  AND p.pronamespace <> 'sessionize'::regnamespace;
+
+-- ... and every user-facing function, aggregate and type has a comment.
+SELECT p.oid::regprocedure::text AS missing_comment
+FROM pg_proc p
+WHERE p.pronamespace = 'sessionize'::regnamespace
+  AND obj_description(p.oid, 'pg_proc') IS NULL
+UNION ALL
+SELECT t.oid::regtype::text
+FROM pg_type t
+WHERE t.typnamespace = 'sessionize'::regnamespace AND t.typtype = 'c'
+  AND obj_description(t.oid, 'pg_type') IS NULL;
+
+-- The user-facing API.
+SELECT p.oid::regprocedure AS function, p.prokind
+FROM pg_proc p
+WHERE p.pronamespace = 'sessionize'::regnamespace
+  AND p.proname NOT LIKE '%fn'
+ORDER BY 1::text;
+
+-- The library loaded, whether preloaded or not.
+SELECT sessionize.session_id(t, 1::bigint) OVER (ORDER BY t) FROM (VALUES (1::bigint), (3)) v(t);
+
+-- The extension is not relocatable.
+CREATE SCHEMA elsewhere;
+ALTER EXTENSION sessionize SET SCHEMA elsewhere;
+DROP SCHEMA elsewhere;
+
+-- Dropping and re-creating works.
+DROP EXTENSION sessionize;
+SELECT count(*) AS leftover_schema FROM pg_namespace WHERE nspname = 'sessionize';
+CREATE EXTENSION sessionize;
+
+-- A pre-existing schema named sessionize (here created by another role) is
+-- never adopted: CREATE EXTENSION fails instead.
+DROP EXTENSION sessionize;
+CREATE ROLE sessionize_squatter;
+CREATE SCHEMA sessionize AUTHORIZATION sessionize_squatter;
+CREATE EXTENSION sessionize;
+DROP SCHEMA sessionize;
+DROP ROLE sessionize_squatter;
+CREATE EXTENSION sessionize;
+SELECT extversion FROM pg_extension WHERE extname = 'sessionize';

@@ -1,0 +1,184 @@
+-- Set-returning function sessionize(source, user_column, time_column, gap).
+SET timezone = 'UTC';
+
+CREATE TABLE s_events (user_id int, ts timestamptz, payload text);
+INSERT INTO s_events (user_id, ts)
+SELECT 1, timestamptz '2026-01-01' + m * interval '1 minute'
+FROM unnest(ARRAY[36, 0, 60, 15, 26, 5]) AS m;
+INSERT INTO s_events (user_id, ts) VALUES
+    (2, '2026-01-01 00:00'), (2, '2026-01-01 00:00'), (2, NULL),
+    (NULL, '2026-01-01 00:00'), (NULL, '2026-01-01 00:10'),
+    (3, 'infinity'), (3, '-infinity'), (3, '2026-01-01');
+
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
+ORDER BY user_id, session_start;
+
+-- Many users and out-of-order rows; with a tiny work_mem the users that do
+-- not fit are spilled to disk partitions, and the answer stays the same.
+CREATE TABLE s_many AS
+SELECT CASE WHEN i % 1000 = 0 THEN NULL ELSE (i * 37) % 2000 END AS user_id,
+       timestamptz '2026-01-01' + ((i * 7919) % 86400) * interval '1 second' AS ts
+FROM generate_series(1, 100000) i;
+-- The plain-SQL reference of SPEC.md, as a view over a table and a gap.
+CREATE FUNCTION s_reference(gap interval)
+RETURNS TABLE (user_id int, session_start timestamptz, last_event_at timestamptz, event_count bigint)
+LANGUAGE sql AS $$
+SELECT user_id, min(ts), max(ts), count(*)
+FROM (SELECT user_id, ts, sum(is_new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
+      FROM (SELECT user_id, ts,
+                   CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > gap THEN 1 ELSE 0 END AS is_new
+            FROM s_many WHERE ts IS NOT NULL WINDOW w AS (PARTITION BY user_id ORDER BY ts)) f) g
+GROUP BY user_id, n
+$$;
+
+CREATE FUNCTION s_diff(gap interval) RETURNS bigint LANGUAGE sql AS $$
+SELECT count(*) FROM (
+    (SELECT user_id, session_start, last_event_at, event_count
+     FROM sessionize.sessionize('s_many', 'user_id', 'ts', gap)
+          AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
+     EXCEPT ALL SELECT * FROM s_reference(gap))
+    UNION ALL
+    (SELECT * FROM s_reference(gap)
+     EXCEPT ALL
+     SELECT user_id, session_start, last_event_at, event_count
+     FROM sessionize.sessionize('s_many', 'user_id', 'ts', gap)
+          AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint))) d
+$$;
+SELECT count(*) AS reference_sessions FROM s_reference(interval '30 minutes');
+SELECT s_diff(interval '30 minutes') AS differences, s_diff(interval '2 hours') AS differences_2h;
+SET work_mem = '64kB';
+SET hash_mem_multiplier = 1;
+SET client_min_messages = debug1;
+SELECT count(*) FROM sessionize.sessionize('s_many', 'user_id', 'ts', interval '30 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+RESET client_min_messages;
+SELECT s_diff(interval '30 minutes') AS differences_spilled, s_diff(interval '2 hours') AS differences_spilled_2h;
+RESET work_mem;
+RESET hash_mem_multiplier;
+
+-- timestamp without time zone; text keys with a collation; an empty table
+CREATE TABLE s_local (who text COLLATE "C", at timestamp);
+INSERT INTO s_local VALUES ('b', '2026-01-01 00:00'), ('a', '2026-01-01 00:00'),
+                           ('b', '2026-01-01 00:09'), ('a', '2026-01-01 01:00');
+SELECT * FROM sessionize.sessionize('s_local', 'who', 'at', interval '10 minutes')
+    AS s(who text, session_start timestamp, last_event_at timestamp, session_end timestamp, event_count bigint)
+ORDER BY who, session_start;
+TRUNCATE s_local;
+SELECT count(*) FROM sessionize.sessionize('s_local', 'who', 'at', interval '10 minutes')
+    AS s(who text, session_start timestamp, last_event_at timestamp, session_end timestamp, event_count bigint);
+
+-- Partitioned tables (as pg_partman makes them), inheritance, views and
+-- materialized views give the sessions of all their rows.
+CREATE TABLE s_part (user_id int, ts timestamptz) PARTITION BY RANGE (ts);
+CREATE TABLE s_part_1 PARTITION OF s_part FOR VALUES FROM ('2026-01-01') TO ('2026-01-01 00:30');
+CREATE TABLE s_part_2 (ts timestamptz, user_id int);  -- columns in another order
+ALTER TABLE s_part ATTACH PARTITION s_part_2 FOR VALUES FROM ('2026-01-01 00:30') TO ('2026-01-02');
+INSERT INTO s_part SELECT user_id, ts FROM s_events WHERE user_id = 1;
+SELECT * FROM sessionize.sessionize('s_part', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
+ORDER BY session_start;
+CREATE TABLE s_parent (user_id int, ts timestamptz);
+CREATE TABLE s_child () INHERITS (s_parent);
+INSERT INTO s_parent VALUES (1, '2026-01-01 00:00');
+INSERT INTO s_child VALUES (1, '2026-01-01 00:05');
+SELECT * FROM sessionize.sessionize('s_parent', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+CREATE VIEW s_view AS SELECT user_id, ts FROM s_events WHERE user_id = 1;
+SELECT count(*) AS view_sessions FROM sessionize.sessionize('s_view', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+CREATE MATERIALIZED VIEW s_mview AS SELECT user_id, ts FROM s_events WHERE user_id = 1;
+SELECT count(*) AS mview_sessions FROM sessionize.sessionize('s_mview', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+
+-- Identifiers are quoted: odd names work and nothing is injected.
+CREATE TABLE "s odd ""table""" ("user; DROP TABLE s_events; --" int, "T" timestamptz);
+INSERT INTO "s odd ""table""" VALUES (7, '2026-01-01'), (7, '2026-01-01 00:01');
+CREATE VIEW "s odd view" AS SELECT * FROM "s odd ""table""";
+SELECT * FROM sessionize.sessionize('"s odd ""table"""', 'user; DROP TABLE s_events; --', 'T', interval '10 minutes')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('"s odd view"', 'user; DROP TABLE s_events; --', 'T', interval '10 minutes')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT count(*) AS still_there FROM s_events;
+
+-- Privileges: the caller needs SELECT on the table or on both columns, and
+-- row-level security applies.
+CREATE ROLE s_reader;
+GRANT USAGE ON SCHEMA public TO s_reader;
+SET ROLE s_reader;
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+RESET ROLE;
+GRANT SELECT (user_id) ON s_events TO s_reader;
+SET ROLE s_reader;
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+RESET ROLE;
+GRANT SELECT (ts) ON s_events TO s_reader;
+SET ROLE s_reader;
+SELECT count(*) AS column_privileges_suffice FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+-- a view the reader may not read
+SELECT count(*) FROM sessionize.sessionize('s_view', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+RESET ROLE;
+GRANT SELECT ON s_events TO s_reader;
+ALTER TABLE s_events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY s_only_user_1 ON s_events FOR SELECT TO s_reader USING (user_id = 1);
+SET ROLE s_reader;
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
+ORDER BY session_start;
+RESET ROLE;
+ALTER TABLE s_events DISABLE ROW LEVEL SECURITY;
+DROP POLICY s_only_user_1 ON s_events;
+REVOKE ALL ON s_events FROM s_reader;
+REVOKE USAGE ON SCHEMA public FROM s_reader;
+DROP ROLE s_reader;
+
+-- Errors.
+\set VERBOSITY sqlstate
+-- unknown columns (42703)
+SELECT * FROM sessionize.sessionize('s_events', 'nope', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'nope', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+-- a time column that is not a time (42804)
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'payload', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+-- column definition lists that do not fit (42804)
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id bigint, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamp, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count int);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz);
+-- bad gaps (22023)
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '0')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', NULL)
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '1 month')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+-- NULL arguments, system columns, relations that hold no rows
+SELECT * FROM sessionize.sessionize(NULL, 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'ctid', 'ts', interval '10 minutes')
+    AS s(user_id tid, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+CREATE INDEX s_events_ts ON s_events (ts);
+SELECT * FROM sessionize.sessionize('s_events_ts', 'ts', 'ts', interval '10 minutes')
+    AS s(user_id timestamptz, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+-- without a column definition list
+SELECT sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes');
+\set VERBOSITY default
+SELECT * FROM sessionize.sessionize('s_events', 'nope', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'payload', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id bigint, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+
+DROP FUNCTION s_diff(interval), s_reference(interval);
+DROP TABLE s_events, s_many, s_local, s_part, s_parent, s_child, "s odd ""table""" CASCADE;
