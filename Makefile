@@ -17,7 +17,10 @@ OBJS = \
 	src/session_state.o \
 	src/session_window.o \
 	src/session_agg.o \
-	src/session_srf.o
+	src/session_srf.o \
+	src/security.o \
+	src/job_api.o \
+	src/refresh.o
 
 DATA = $(wildcard sessionize--*.sql)
 

@@ -36,6 +36,7 @@ PG_FUNCTION_INFO_V1(sessions_serialize);
 PG_FUNCTION_INFO_V1(sessions_deserialize);
 PG_FUNCTION_INFO_V1(sessions_final);
 PG_FUNCTION_INFO_V1(sessions_merge_trans);
+PG_FUNCTION_INFO_V1(merge_sessions_trans);
 
 /* Version byte of the serialized state; bump when the format changes. */
 #define SESSIONS_STATE_VERSION	1
@@ -297,6 +298,60 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("partial session states with different gaps cannot be merged")));
 	session_run_merge(&st->run, &part->run, &st->rule, aggcxt);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * merge_sessions_trans(state internal, session_start timestamptz,
+ *						last_event_at timestamptz, event_count bigint,
+ *						gap interval)
+ *
+ * Transition function of merge_sessions(): folds session summaries (rows
+ * of a sessions table, or summaries of new events) into the sessions of all
+ * their events.  Summaries may come in any order and may overlap or join.
+ */
+Datum
+merge_sessions_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "merge_sessions_trans");
+	SessionsAggState *st;
+	Interval   *gap;
+	SessionSummary s;
+
+	if (PG_ARGISNULL(4))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gap must not be null")));
+	gap = PG_GETARG_INTERVAL_P(4);
+
+	if (PG_ARGISNULL(0))
+	{
+		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
+								   true, 4);
+		st->gap_arg = *gap;
+	}
+	else
+	{
+		st = (SessionsAggState *) PG_GETARG_POINTER(0);
+		if (gap->time != st->gap_arg.time || gap->day != st->gap_arg.day ||
+			gap->month != st->gap_arg.month)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("gap must be the same for every row of a group")));
+	}
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		PG_RETURN_POINTER(st);	/* a summary without times is no session */
+
+	s.start = PG_GETARG_TIMESTAMPTZ(1);
+	s.last = PG_GETARG_TIMESTAMPTZ(2);
+	s.count = PG_GETARG_INT64(3);
+	if (s.start > s.last || s.count < 1 || (s.start != s.last && s.count < 2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid session summary"),
+				 errdetail("A session needs session_start <= last_event_at and at least one event, two if it spans time.")));
+	session_run_add_summary(&st->run, &st->rule, &s, aggcxt);
 	PG_RETURN_POINTER(st);
 }
 

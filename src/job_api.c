@@ -1,0 +1,118 @@
+/*-------------------------------------------------------------------------
+ *
+ * job_api.c
+ *	  create_job(), alter_job() and drop_job(): check the caller, then run
+ *	  the job's catalog and DDL work as the extension owner.
+ *
+ * The bodies are PL/pgSQL functions of the install script (_create_job and
+ * friends) that only the extension owner may execute.  These C entry
+ * points call them with the calling role as first argument; every
+ * privilege check in the bodies is made for that role.  A C function is
+ * needed because SQL cannot both know its invoker and act as the definer.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/job_api.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+
+#include "security.h"
+
+PG_FUNCTION_INFO_V1(sessionize_create_job);
+PG_FUNCTION_INFO_V1(sessionize_drop_job);
+PG_FUNCTION_INFO_V1(sessionize_alter_job);
+
+#define MAX_API_ARGS 8
+
+/*
+ * Run SELECT <body>(caller, args...) as the extension owner and return its
+ * result, which must be of a pass-by-value type (or void).
+ */
+static Datum
+call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *isnull)
+{
+	int			nargs = PG_NARGS();
+	Oid			argtypes[MAX_API_ARGS + 1];
+	Datum		values[MAX_API_ARGS + 1];
+	char		nulls[MAX_API_ARGS + 1];
+	StringInfoData query;
+	SessionizeIdentity saved;
+	Datum		result;
+	int			i;
+	int			ret;
+
+	Assert(nargs <= MAX_API_ARGS);
+
+	initStringInfo(&query);
+	appendStringInfo(&query, "SELECT %s($1", body);
+	argtypes[0] = REGROLEOID;
+	values[0] = ObjectIdGetDatum(GetUserId());
+	nulls[0] = ' ';
+	for (i = 0; i < nargs; i++)
+	{
+		argtypes[i + 1] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		values[i + 1] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
+		appendStringInfo(&query, ", $%d", i + 2);
+	}
+	appendStringInfoChar(&query, ')');
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sessionize_become(sessionize_extension_owner(), false, &saved);
+	ret = SPI_execute_with_args(query.data, nargs + 1, argtypes, values, nulls,
+								false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "%s failed: %s", body, SPI_result_code_string(ret));
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+	sessionize_restore(&saved);
+	SPI_finish();
+	return result;
+}
+
+/*
+ * create_job(source regclass, user_column name, time_column name,
+ *			  gap interval, target name, allowed_lateness interval,
+ *			  schedule_interval interval) returns bigint
+ */
+Datum
+sessionize_create_job(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		job_id = call_body_as_extension_owner(fcinfo, "sessionize._create_job", &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(job_id);
+}
+
+/* drop_job(job_id bigint, drop_target boolean) returns void */
+Datum
+sessionize_drop_job(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+
+	(void) call_body_as_extension_owner(fcinfo, "sessionize._drop_job", &isnull);
+	PG_RETURN_VOID();
+}
+
+/*
+ * alter_job(job_id bigint, gap interval, allowed_lateness interval,
+ *			 schedule_interval interval, active boolean) returns void
+ */
+Datum
+sessionize_alter_job(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+
+	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull);
+	PG_RETURN_VOID();
+}

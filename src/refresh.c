@@ -1,0 +1,544 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh.c
+ *	  run_job(): one incremental pass of a job.
+ *
+ * A pass, all in the caller's transaction:
+ *	1. as the extension owner, check that the caller may run the job and
+ *	   lock its job_state row (a concurrent pass waits here);
+ *	2. take ACCESS SHARE on the source, so that no TRUNCATE can commit
+ *	   while we work;
+ *	3. as the job owner, in ONE statement (hence one snapshot), consume the
+ *	   change log and apply it to the target: the sessions of inserted rows
+ *	   are merged into the stored sessions they touch, without reading old
+ *	   events; users with deleted (or updated) rows have the spans their
+ *	   changes touch re-read from the source and sessionized again.  A log
+ *	   row and the source rows it describes are written by the same writer
+ *	   transaction, so one snapshot sees both or neither: every change is
+ *	   applied exactly once, whatever commits while we run;
+ *	   the first pass, a TRUNCATE, or a new gap rebuild the target from a
+ *	   full one-pass sessionize() of the source instead;
+ *	4. close the sessions that the new watermark passed;
+ *	5. as the extension owner, record the watermark and counters.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/refresh.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "catalog/pg_operator.h"
+#include "utils/lsyscache.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+
+#include "security.h"
+#include "session_state.h"
+
+PG_FUNCTION_INFO_V1(sessionize_run_job);
+
+/* What run_job() knows of a job. */
+typedef struct JobInfo
+{
+	int64		job_id;
+	Oid			source;
+	char	   *user_column;
+	char	   *time_column;
+	Interval   *gap;
+	Interval   *exact_gap;		/* the gap with days as 24 hours */
+	Oid			target;
+	Interval   *allowed_lateness;
+	Oid			owner;
+	bool		needs_rebuild;
+	bool		have_max_event_time;
+	TimestampTz max_event_time;
+	bool		have_watermark;
+	TimestampTz watermark;
+	/* SQL text pieces, quoted */
+	char	   *source_name;
+	char	   *target_name;
+	char	   *log_name;
+	char	   *user_ident;
+	char	   *time_ident;
+	char	   *user_type;
+	char	   *user_eq;		/* OPERATOR(schema.=) for the user type */
+} JobInfo;
+
+/* What a pass did. */
+typedef struct RunResult
+{
+	int64		events_inserted;
+	int64		events_deleted;
+	int64		sessions_inserted;
+	int64		sessions_deleted;
+	int64		late_events;
+	bool		have_max_event_time;
+	TimestampTz max_event_time;
+	bool		have_watermark;
+	TimestampTz watermark;
+	bool		full_rebuild;
+} RunResult;
+
+static char *
+qualified_relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+static int64
+spi_int64(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(d);
+}
+
+static Datum
+spi_datum(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	Assert(!isnull);
+	return d;
+}
+
+static bool
+spi_timestamptz(int row, int col, TimestampTz *value)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	if (!isnull)
+		*value = DatumGetTimestampTz(d);
+	return !isnull;
+}
+
+static Interval *
+spi_interval(int row, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
+
+	Assert(!isnull);
+	return DatumGetIntervalP(SPI_datumTransfer(d, false, 16));
+}
+
+/* The schema of an operator. */
+static Oid
+operator_namespace(Oid opno)
+{
+	HeapTuple	tup = SearchSysCache1(OPEROID, ObjectIdGetDatum(opno));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for operator %u", opno);
+	nsp = ((Form_pg_operator) GETSTRUCT(tup))->oprnamespace;
+	ReleaseSysCache(tup);
+	return nsp;
+}
+
+/*
+ * Check the caller and lock the job (as the extension owner), then read
+ * what we need of it.  Caller holds an SPI connection.
+ */
+static void
+lock_and_read_job(int64 job_id, JobInfo *job)
+{
+	SessionizeIdentity saved;
+	Oid			argtypes[2] = {REGROLEOID, INT8OID};
+	Datum		values[2];
+	int			ret;
+	Oid			usertype;
+	TypeCacheEntry *typentry;
+	int64		usec;
+
+	values[0] = ObjectIdGetDatum(GetUserId());
+	values[1] = Int64GetDatum(job_id);
+
+	sessionize_become(sessionize_extension_owner(), false, &saved);
+	ret = SPI_execute_with_args("SELECT j.source, j.user_column::text, j.time_column::text, j.gap, "
+								"j.target, j.allowed_lateness, j.owner, s.needs_rebuild, "
+								"s.max_event_time, s.watermark, "
+								"sessionize._job_object(j.job_id, 'log') "
+								"FROM sessionize._lock_job($1, $2) j "
+								"JOIN sessionize.job_state s ON s.job_id = j.job_id",
+								2, argtypes, values, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
+	sessionize_restore(&saved);
+
+	job->job_id = job_id;
+	job->source = DatumGetObjectId(spi_datum(0, 1));
+	job->user_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	job->time_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	job->gap = spi_interval(0, 4);
+	job->target = DatumGetObjectId(spi_datum(0, 5));
+	job->allowed_lateness = spi_interval(0, 6);
+	job->owner = DatumGetObjectId(spi_datum(0, 7));
+	job->needs_rebuild = DatumGetBool(spi_datum(0, 8));
+	job->have_max_event_time = spi_timestamptz(0, 9, &job->max_event_time);
+	job->have_watermark = spi_timestamptz(0, 10, &job->watermark);
+	job->log_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 11);
+
+	/* the gap as pure microseconds: a day is 24 hours, as in the gap rule */
+	usec = session_interval_to_usec(job->gap, "gap");
+	job->exact_gap = palloc0(sizeof(Interval));
+	job->exact_gap->time = usec;
+
+	job->source_name = qualified_relation_name(job->source);
+	job->target_name = qualified_relation_name(job->target);
+	job->user_ident = pstrdup(quote_identifier(job->user_column));
+	job->time_ident = pstrdup(quote_identifier(job->time_column));
+
+	usertype = get_atttype(job->source, get_attnum(job->source, job->user_column));
+	if (!OidIsValid(usertype))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation %s does not exist",
+						job->user_column, job->source_name),
+				 errdetail("Job " INT64_FORMAT " needs it as its user column.", job_id)));
+	job->user_type = format_type_be_qualified(usertype);
+	typentry = lookup_type_cache(usertype, TYPECACHE_EQ_OPR);
+	if (!OidIsValid(typentry->eq_opr))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("could not identify an equality operator for type %s",
+						format_type_be(usertype))));
+	job->user_eq = psprintf("OPERATOR(%s.=)",
+							quote_identifier(get_namespace_name(operator_namespace(typentry->eq_opr))));
+}
+
+/* Parameters shared by the pass's statements. */
+#define RUN_NPARAMS 4
+static void
+run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
+{
+	types[0] = INTERVALOID;		/* $1 exact gap */
+	values[0] = IntervalPGetDatum(job->exact_gap);
+	nulls[0] = ' ';
+	types[1] = TIMESTAMPTZOID;	/* $2 max event time so far */
+	values[1] = TimestampTzGetDatum(job->max_event_time);
+	nulls[1] = job->have_max_event_time ? ' ' : 'n';
+	types[2] = INTERVALOID;		/* $3 allowed lateness */
+	values[2] = IntervalPGetDatum(job->allowed_lateness);
+	nulls[2] = ' ';
+	types[3] = TIMESTAMPTZOID;	/* $4 watermark so far */
+	values[3] = TimestampTzGetDatum(job->watermark);
+	nulls[3] = job->have_watermark ? ' ' : 'n';
+}
+
+/* The statement that rebuilds the target from the whole source. */
+static char *
+rebuild_sql(const JobInfo *job)
+{
+	StringInfoData q;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
+					 "srf AS MATERIALIZED ("
+					 "  SELECT * FROM sessionize.sessionize(%s, %s, %s, $1) "
+					 "  AS s(u %s, session_start timestamptz, last_event_at timestamptz, "
+					 "       session_end timestamptz, event_count bigint)), "
+					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
+					 "wm2 AS (SELECT max_ts, greatest($4::timestamptz, max_ts - $3::interval) AS watermark FROM wm), "
+					 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed) "
+					 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
+					 "               coalesce(s.session_end <= w.watermark, false) "
+					 "        FROM srf s, wm2 w RETURNING event_count) "
+					 "SELECT (SELECT coalesce(sum(event_count), 0) FROM ins)::bigint, 0::bigint, "
+					 "       (SELECT count(*) FROM ins), 0::bigint, "
+					 "       (SELECT coalesce(sum(late), 0) FROM ch)::bigint, w.max_ts, w.watermark "
+					 "FROM wm2 w",
+					 job->log_name,
+					 quote_literal_cstr(job->source_name),
+					 quote_literal_cstr(job->user_column),
+					 quote_literal_cstr(job->time_column),
+					 job->user_type,
+					 job->target_name, job->user_ident);
+	return q.data;
+}
+
+/*
+ * The incremental statement.  Names: ch = the consumed log; recompute =
+ * the user has deleted rows, so its spans are re-read from the source;
+ * touched = stored sessions that a change may join (the one starting at or
+ * before the change, if it reaches it, and those starting within the change
+ * plus the gap: both found by index on (user, session_start), so the cost
+ * follows the change, not the user's history); gone = those sessions,
+ * deleted; merged = new sessions of users with inserts only; spans and
+ * reread = new sessions of the other users.  All deletes precede all
+ * inserts: every path into "ins" aggregates over all of "gone" first.
+ */
+static char *
+incremental_sql(const JobInfo *job)
+{
+	StringInfoData q;
+	const char *T = job->target_name;
+	const char *U = job->user_ident;
+	const char *EQ = job->user_eq;
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "WITH ch AS (DELETE FROM %s RETURNING u, lo, hi, n, kind, late), "
+					 "del_users AS (SELECT DISTINCT u FROM ch WHERE kind = 'd'), "
+					 "chk AS (SELECT c.*, EXISTS (SELECT 1 FROM del_users d WHERE d.u IS NOT DISTINCT FROM c.u) AS recompute "
+					 "        FROM ch c), "
+					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
+					 "wm2 AS (SELECT max_ts, greatest($4::timestamptz, max_ts - $3::interval) AS watermark FROM wm), ",
+					 job->log_name);
+	appendStringInfo(&q,
+					 "touched AS (SELECT DISTINCT x.tid FROM chk c CROSS JOIN LATERAL ("
+					 "  (SELECT t.ctid AS tid, t.session_end FROM %s t WHERE t.%s %s c.u AND t.session_start <= c.lo "
+					 "   ORDER BY t.session_start DESC LIMIT 1) "
+					 "  UNION ALL "
+					 "  (SELECT t.ctid, t.session_end FROM %s t WHERE t.%s %s c.u AND t.session_start > c.lo "
+					 "   AND t.session_start <= c.hi + $1::interval) "
+					 "  UNION ALL "
+					 "  (SELECT t.ctid, t.session_end FROM %s t WHERE c.u IS NULL AND t.%s IS NULL AND t.session_start <= c.lo "
+					 "   ORDER BY t.session_start DESC LIMIT 1) "
+					 "  UNION ALL "
+					 "  (SELECT t.ctid, t.session_end FROM %s t WHERE c.u IS NULL AND t.%s IS NULL AND t.session_start > c.lo "
+					 "   AND t.session_start <= c.hi + $1::interval)"
+					 ") x WHERE c.kind <> 't' AND x.session_end >= c.lo), ",
+					 T, U, EQ, T, U, EQ, T, U, T, U);
+	appendStringInfo(&q,
+					 "gone AS (DELETE FROM %s t WHERE t.ctid IN (SELECT tid FROM touched) "
+					 "         RETURNING t.%s AS u, t.session_start, t.last_event_at, t.event_count), "
+					 "gone_m AS (SELECT g.*, EXISTS (SELECT 1 FROM del_users d WHERE d.u IS NOT DISTINCT FROM g.u) AS recompute "
+					 "           FROM gone g), ",
+					 T, U);
+	appendStringInfo(&q,
+					 "merged AS (SELECT x.u, sessionize.merge_sessions(x.lo, x.hi, x.n, $1::interval) AS ss FROM ("
+					 "    SELECT u, lo, hi, n FROM chk WHERE kind = 'i' AND NOT recompute "
+					 "    UNION ALL SELECT u, session_start, last_event_at, event_count FROM gone_m WHERE NOT recompute) x "
+					 "  GROUP BY x.u), "
+					 "spans AS (SELECT x.u, s.session_start AS a, s.last_event_at AS b FROM ("
+					 "    SELECT y.u, sessionize.merge_sessions(y.lo, y.hi, CASE WHEN y.lo = y.hi THEN 1 ELSE 2 END, $1::interval) AS ss "
+					 "    FROM (SELECT u, lo, hi FROM chk WHERE recompute AND kind IN ('i', 'd') "
+					 "          UNION ALL SELECT u, session_start, last_event_at FROM gone_m WHERE recompute) y "
+					 "    GROUP BY y.u) x, unnest(x.ss) s), ");
+	appendStringInfo(&q,
+					 "reread AS ("
+					 "  SELECT p.u, sessionize.sessions(e.%s, $1::interval) AS ss "
+					 "  FROM spans p JOIN %s e ON e.%s %s p.u AND e.%s >= p.a AND e.%s <= p.b GROUP BY p.u, p.a "
+					 "  UNION ALL "
+					 "  SELECT p.u, sessionize.sessions(e.%s, $1::interval) "
+					 "  FROM spans p JOIN %s e ON p.u IS NULL AND e.%s IS NULL AND e.%s >= p.a AND e.%s <= p.b GROUP BY p.u, p.a), ",
+					 job->time_ident, job->source_name, U, EQ, job->time_ident, job->time_ident,
+					 job->time_ident, job->source_name, U, job->time_ident, job->time_ident);
+	appendStringInfo(&q,
+					 "fresh AS (SELECT m.u, s.* FROM merged m, unnest(m.ss) s "
+					 "          UNION ALL SELECT r.u, s.* FROM reread r, unnest(r.ss) s), "
+					 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed) "
+					 "        SELECT f.u, f.session_start, f.last_event_at, f.session_end, f.event_count, "
+					 "               coalesce(f.session_end <= w.watermark, false) "
+					 "        FROM fresh f, wm2 w RETURNING 1) "
+					 "SELECT (SELECT coalesce(sum(n), 0) FROM ch WHERE kind = 'i')::bigint, "
+					 "       (SELECT coalesce(sum(n), 0) FROM ch WHERE kind = 'd')::bigint, "
+					 "       (SELECT count(*) FROM ins), (SELECT count(*) FROM gone), "
+					 "       (SELECT coalesce(sum(late), 0) FROM ch)::bigint, w.max_ts, w.watermark "
+					 "FROM wm2 w",
+					 T, U);
+	return q.data;
+}
+
+/* Run one of the pass's statements as the job owner; it returns one row. */
+static void
+run_as_owner(const JobInfo *job, const char *sql, int expected, RunResult *res)
+{
+	Oid			types[RUN_NPARAMS];
+	Datum		values[RUN_NPARAMS];
+	char		nulls[RUN_NPARAMS];
+	SessionizeIdentity saved;
+	int			ret;
+
+	run_params(job, types, values, nulls);
+	sessionize_become(job->owner, true, &saved);
+	ret = SPI_execute_with_args(sql, RUN_NPARAMS, types, values, nulls, false, 0);
+	sessionize_restore(&saved);
+	if (ret != expected)
+		elog(ERROR, "job " INT64_FORMAT " statement failed: %s",
+			 job->job_id, SPI_result_code_string(ret));
+
+	if (res != NULL)
+	{
+		if (SPI_processed != 1)
+			elog(ERROR, "job " INT64_FORMAT " statement returned " UINT64_FORMAT " rows",
+				 job->job_id, SPI_processed);
+		res->events_inserted = spi_int64(0, 1);
+		res->events_deleted = spi_int64(0, 2);
+		res->sessions_inserted = spi_int64(0, 3);
+		res->sessions_deleted += spi_int64(0, 4);
+		res->late_events = spi_int64(0, 5);
+		res->have_max_event_time = spi_timestamptz(0, 6, &res->max_event_time);
+		res->have_watermark = spi_timestamptz(0, 7, &res->watermark);
+	}
+}
+
+/* Does the log hold a TRUNCATE of the source? */
+static bool
+log_has_truncate(const JobInfo *job)
+{
+	SessionizeIdentity saved;
+	char	   *sql = psprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE kind = 't')", job->log_name);
+	int			ret;
+	bool		isnull;
+	bool		result;
+
+	sessionize_become(job->owner, true, &saved);
+	ret = SPI_execute(sql, false, 1);
+	sessionize_restore(&saved);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the change log of job " INT64_FORMAT, job->job_id);
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return result && !isnull;
+}
+
+/* Record the pass in job_state, as the extension owner. */
+static void
+record_run(const JobInfo *job, const RunResult *res, TimestampTz started)
+{
+	Oid			types[11] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, BOOLOID};
+	Datum		values[11];
+	char		nulls[11] = "           ";
+	SessionizeIdentity saved;
+	int			ret;
+
+	values[0] = Int64GetDatum(job->job_id);
+	values[1] = TimestampTzGetDatum(res->max_event_time);
+	nulls[1] = res->have_max_event_time ? ' ' : 'n';
+	values[2] = TimestampTzGetDatum(res->watermark);
+	nulls[2] = res->have_watermark ? ' ' : 'n';
+	values[3] = TimestampTzGetDatum(started);
+	values[4] = Int64GetDatum(res->events_inserted);
+	values[5] = Int64GetDatum(res->events_deleted);
+	values[6] = Int64GetDatum(res->late_events);
+	values[7] = Int64GetDatum(res->sessions_inserted);
+	values[8] = Int64GetDatum(res->sessions_deleted);
+	values[9] = TimestampTzGetDatum(GetCurrentTimestamp());
+	values[10] = BoolGetDatum(res->full_rebuild);
+
+	sessionize_become(sessionize_extension_owner(), false, &saved);
+	ret = SPI_execute_with_args("UPDATE sessionize.job_state SET needs_rebuild = false, "
+								"max_event_time = $2, watermark = $3, last_run_at = $4, "
+								"last_run_duration = $10 - $4, runs = runs + 1, "
+								"events_inserted = CASE WHEN $11 THEN $5 ELSE events_inserted + $5 END, "
+								"events_deleted = events_deleted + $6, late_events = late_events + $7, "
+								"sessions_inserted = sessions_inserted + $8, "
+								"sessions_deleted = sessions_deleted + $9, "
+								"last_error = NULL, last_error_at = NULL "
+								"WHERE job_id = $1",
+								11, types, values, nulls, false, 0);
+	sessionize_restore(&saved);
+	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "could not record the run of job " INT64_FORMAT, job->job_id);
+}
+
+/*
+ * run_job(job_id bigint, OUT events_inserted bigint, OUT events_deleted
+ *		   bigint, OUT sessions_inserted bigint, OUT sessions_deleted bigint,
+ *		   OUT late_events bigint, OUT watermark timestamptz,
+ *		   OUT full_rebuild boolean) returns record
+ */
+Datum
+sessionize_run_job(PG_FUNCTION_ARGS)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	JobInfo		job;
+	RunResult	res;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false, false, false, false, false, false, false};
+	HeapTuple	tuple;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_id must not be null")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	memset(&job, 0, sizeof(job));
+	memset(&res, 0, sizeof(res));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	lock_and_read_job(PG_GETARG_INT64(0), &job);
+
+	/* no TRUNCATE of the source can commit until we are done */
+	LockRelationOid(job.source, AccessShareLock);
+
+	res.full_rebuild = job.needs_rebuild || log_has_truncate(&job);
+	if (res.full_rebuild)
+	{
+		SessionizeIdentity saved;
+		int			ret;
+
+		/* empty the target first: new sessions may reuse old keys */
+		sessionize_become(job.owner, true, &saved);
+		ret = SPI_execute(psprintf("DELETE FROM %s", job.target_name), false, 0);
+		sessionize_restore(&saved);
+		if (ret != SPI_OK_DELETE)
+			elog(ERROR, "could not empty the target of job " INT64_FORMAT, job.job_id);
+		res.sessions_deleted = SPI_processed;
+		run_as_owner(&job, rebuild_sql(&job), SPI_OK_SELECT, &res);
+		ereport(NOTICE,
+				(errmsg("job " INT64_FORMAT ": built %s from %s: " INT64_FORMAT " events in " INT64_FORMAT " sessions",
+						job.job_id, job.target_name, job.source_name,
+						res.events_inserted, res.sessions_inserted)));
+	}
+	else
+		run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, &res);
+
+	/* sessions that the watermark passed are closed */
+	if (res.have_watermark &&
+		(!job.have_watermark || res.watermark > job.watermark))
+	{
+		Oid			types[1] = {TIMESTAMPTZOID};
+		Datum		wm[1] = {TimestampTzGetDatum(res.watermark)};
+		SessionizeIdentity saved;
+		int			ret;
+
+		sessionize_become(job.owner, true, &saved);
+		ret = SPI_execute_with_args(psprintf("UPDATE %s SET closed = true WHERE NOT closed AND session_end <= $1",
+											 job.target_name),
+									1, types, wm, NULL, false, 0);
+		sessionize_restore(&saved);
+		if (ret != SPI_OK_UPDATE)
+			elog(ERROR, "could not close the sessions of job " INT64_FORMAT, job.job_id);
+	}
+
+	record_run(&job, &res, started);
+	SPI_finish();
+
+	values[0] = Int64GetDatum(res.events_inserted);
+	values[1] = Int64GetDatum(res.events_deleted);
+	values[2] = Int64GetDatum(res.sessions_inserted);
+	values[3] = Int64GetDatum(res.sessions_deleted);
+	values[4] = Int64GetDatum(res.late_events);
+	values[5] = TimestampTzGetDatum(res.watermark);
+	nulls[5] = !res.have_watermark;
+	values[6] = BoolGetDatum(res.full_rebuild);
+	tuple = heap_form_tuple(tupdesc, values, nulls);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
+}
