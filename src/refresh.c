@@ -172,12 +172,25 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 	values[1] = Int64GetDatum(job_id);
 
 	sessionize_become(sessionize_extension_owner(), false, &saved);
+	/* check and lock; this waits for a run in progress to finish */
+	ret = SPI_execute_with_args("SELECT FROM sessionize._lock_job($1, $2)",
+								2, argtypes, values, NULL, false, 1);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not lock job " INT64_FORMAT, job_id);
+
+	/*
+	 * Then read the job with a new snapshot, which (in READ COMMITTED) sees
+	 * what the run we may have waited for committed.  In REPEATABLE READ or
+	 * SERIALIZABLE, the lock above already failed if that run committed
+	 * after our snapshot was taken.
+	 */
 	ret = SPI_execute_with_args("SELECT j.source, j.user_column::text, j.time_column::text, j.gap, "
 								"j.target, j.allowed_lateness, j.owner, s.needs_rebuild, "
 								"s.max_event_time, s.watermark, "
 								"sessionize._job_object(j.job_id, 'log') "
-								"FROM sessionize._lock_job($1, $2) j "
-								"JOIN sessionize.job_state s ON s.job_id = j.job_id",
+								"FROM sessionize.jobs j "
+								"JOIN sessionize.job_state s ON s.job_id = j.job_id "
+								"WHERE j.job_id = $2",
 								2, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
