@@ -23,16 +23,25 @@ WHERE p.pronamespace = 'sessionize'::regnamespace
   AND obj_description(p.oid, 'pg_proc') IS NULL
 UNION ALL
 SELECT t.oid::regtype::text
-FROM pg_type t
-WHERE t.typnamespace = 'sessionize'::regnamespace AND t.typtype = 'c'
-  AND obj_description(t.oid, 'pg_type') IS NULL;
+FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid
+WHERE t.typnamespace = 'sessionize'::regnamespace AND c.relkind = 'c'
+  AND obj_description(t.oid, 'pg_type') IS NULL
+UNION ALL
+SELECT c.oid::regclass::text
+FROM pg_class c
+WHERE c.relnamespace = 'sessionize'::regnamespace AND c.relkind IN ('r', 'v', 'p')
+  AND obj_description(c.oid, 'pg_class') IS NULL;
+
+-- The catalog tables are kept by pg_dump.
+SELECT unnest(extconfig)::regclass AS dumped_config
+FROM pg_extension WHERE extname = 'sessionize' ORDER BY 1;
 
 -- The user-facing API.
 SELECT p.oid::regprocedure AS function, p.prokind
 FROM pg_proc p
 WHERE p.pronamespace = 'sessionize'::regnamespace
-  AND p.proname NOT LIKE '%fn'
-ORDER BY 1::text;
+  AND p.proname NOT LIKE '%fn' AND p.proname NOT LIKE '\_%'
+ORDER BY p.oid::regprocedure::text COLLATE "C";
 
 -- The library loaded, whether preloaded or not.
 SELECT sessionize.session_id(t, 1::bigint) OVER (ORDER BY t) FROM (VALUES (1::bigint), (3)) v(t);
