@@ -531,6 +531,7 @@ CREATE TABLE sessionize.job_state (
     events_deleted bigint NOT NULL DEFAULT 0,
     late_events bigint NOT NULL DEFAULT 0,
     sessions_inserted bigint NOT NULL DEFAULT 0,
+    sessions_updated bigint NOT NULL DEFAULT 0,
     sessions_deleted bigint NOT NULL DEFAULT 0,
     last_error text,
     last_error_at timestamptz
@@ -552,7 +553,7 @@ SELECT j.job_id, j.source, j.target, j.owner, j.active, j.gap, j.allowed_latenes
        now() - s.watermark AS lag,
        s.last_run_at, s.last_run_duration, s.runs,
        s.events_inserted, s.events_deleted, s.late_events,
-       s.sessions_inserted, s.sessions_deleted,
+       s.sessions_inserted, s.sessions_updated, s.sessions_deleted,
        s.needs_rebuild AS pending_rebuild,
        s.last_error, s.last_error_at
 FROM sessionize.jobs j JOIN sessionize.job_state s USING (job_id);
@@ -830,7 +831,8 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       DETAIL = 'The job''s target table is created there.';
         END IF;
-        EXECUTE format('CREATE TABLE %I.%I (%s)', tgt_schema, tgt_name, want_shape);
+        -- room on each page for in-place (HOT) updates of extended sessions
+        EXECUTE format('CREATE TABLE %I.%I (%s) WITH (fillfactor = 90)', tgt_schema, tgt_name, want_shape);
         tgt := format('%I.%I', tgt_schema, tgt_name)::regclass;
         EXECUTE format('ALTER TABLE %s OWNER TO %I', tgt, p_caller);
         EXECUTE format('COMMENT ON TABLE %s IS %L', tgt,
@@ -839,7 +841,10 @@ BEGIN
     -- the unique session key, and what run_job() looks sessions up by
     EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %s (%I, session_start)',
                    left(tgt_name, 50) || '_key', tgt, p_user_column);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (session_end) WHERE NOT closed',
+    -- the open sessions, which run_job() closes as the watermark passes
+    -- them; keyed by session_start so that extending a session changes no
+    -- indexed column
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (session_start) WHERE NOT closed',
                    left(tgt_name, 50) || '_open', tgt);
 
     INSERT INTO sessionize.jobs (source, user_column, time_column, gap, target, allowed_lateness,
@@ -993,8 +998,8 @@ COMMENT ON FUNCTION sessionize.alter_job(bigint, interval, interval, interval, b
 
 CREATE FUNCTION sessionize.run_job(job_id bigint,
     OUT events_inserted bigint, OUT events_deleted bigint, OUT sessions_inserted bigint,
-    OUT sessions_deleted bigint, OUT late_events bigint, OUT watermark timestamptz,
-    OUT full_rebuild boolean)
+    OUT sessions_updated bigint, OUT sessions_deleted bigint, OUT late_events bigint,
+    OUT watermark timestamptz, OUT full_rebuild boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'sessionize_run_job'
 LANGUAGE C VOLATILE;
@@ -1036,3 +1041,43 @@ END
 $fn$;
 COMMENT ON FUNCTION sessionize.verify(bigint) IS
 'Compares a job''s target with a recomputation from scratch of the source''s sessions (as of the watermark for closed); returns the rows that differ: none when the job is exact';
+
+-- ---------------------------------------------------------------------------
+-- A job whose source or target is dropped goes with it, so that no job is
+-- left pointing at a table that no longer exists.  SECURITY DEFINER: any
+-- role that may drop the table may end the job that depends on it.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION sessionize._on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    j record;
+BEGIN
+    FOR j IN
+        SELECT DISTINCT jobs.job_id, jobs.source::oid AS source_oid, d.objid AS dropped, d.object_identity
+        FROM pg_event_trigger_dropped_objects() d
+        JOIN sessionize.jobs ON d.classid = 'pg_class'::regclass AND d.objsubid = 0
+                            AND d.objid IN (jobs.source::oid, jobs.target::oid)
+    LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM sessionize.jobs WHERE job_id = j.job_id);
+        -- the source's triggers go with the source; otherwise remove them
+        PERFORM sessionize._remove_capture(j.job_id,
+            CASE WHEN j.dropped = j.source_oid
+                   OR NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = j.source_oid) THEN NULL
+                 ELSE j.source_oid::regclass END);
+        DELETE FROM sessionize.jobs WHERE job_id = j.job_id;
+        RAISE NOTICE 'dropped sessionize job % along with %', j.job_id, j.object_identity;
+    END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._on_sql_drop() IS
+'Internal: drops the jobs whose source or target table was dropped';
+REVOKE ALL ON FUNCTION sessionize._on_sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER sessionize_drop_jobs ON sql_drop
+EXECUTE FUNCTION sessionize._on_sql_drop();
+COMMENT ON EVENT TRIGGER sessionize_drop_jobs IS
+'Drops the sessionize jobs whose source or target table is dropped';

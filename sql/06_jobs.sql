@@ -236,3 +236,16 @@ SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS jobs_left FROM sessionize.jobs;
 DROP TABLE clicks, part_events, reused, wrong_shape CASCADE;
 DROP SCHEMA analytics;
+
+-- Dropping a job's source or target drops the job and its change capture.
+CREATE TABLE gone_src (u int, ts timestamptz);
+CREATE TABLE kept_src (u int, ts timestamptz);
+SELECT sessionize.create_job('gone_src', 'u', 'ts', interval '1 minute') IS NOT NULL AS created;
+SELECT sessionize.create_job('kept_src', 'u', 'ts', interval '1 minute') AS kjob \gset
+DROP TABLE gone_src;
+DROP TABLE kept_src_sessions;
+SELECT count(*) AS jobs_left FROM sessionize.jobs;
+SELECT count(*) AS capture_left FROM pg_trigger WHERE tgrelid = 'kept_src'::regclass AND NOT tgisinternal;
+SELECT count(*) AS logs_left FROM pg_class WHERE relnamespace = 'sessionize'::regnamespace AND relname ~ '^job_[0-9]+_log$';
+INSERT INTO kept_src VALUES (1, now());
+DROP TABLE kept_src;
