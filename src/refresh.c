@@ -318,28 +318,29 @@ incremental_sql(const JobInfo *job)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "WITH ch AS (DELETE FROM %s RETURNING u, lo, hi, n, kind, late), "
-					 "del_users AS (SELECT DISTINCT u FROM ch WHERE kind = 'd'), "
-					 "chk AS (SELECT c.*, EXISTS (SELECT 1 FROM del_users d WHERE d.u IS NOT DISTINCT FROM c.u) AS recompute "
+					 "chk AS (SELECT c.*, bool_or(c.kind = 'd') OVER (PARTITION BY c.u) AS recompute "
 					 "        FROM ch c WHERE c.kind IN ('i', 'd')), "
 					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
 					 "wm2 AS (SELECT max_ts, greatest($4::timestamptz, max_ts - $3::interval) AS watermark FROM wm), ",
 					 job->log_name);
 	appendStringInfo(&q,
-					 "touched AS (SELECT DISTINCT ON (x.tid) x.tid, x.u, x.session_start, x.last_event_at, x.event_count, c.recompute "
-					 "  FROM chk c CROSS JOIN LATERAL ("
-					 "  (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "   FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
+					 "touched AS (SELECT DISTINCT ON (x.tid) x.tid, x.u, x.session_start, x.last_event_at, x.event_count, x.recompute "
+					 "  FROM (SELECT y.*, c.recompute FROM chk c CROSS JOIN LATERAL ("
+					 "    (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
+					 "    UNION ALL "
+					 "    (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
+					 "    ) y WHERE c.u IS NOT NULL AND y.session_end >= c.lo "
 					 "  UNION ALL "
-					 "  (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "   FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval) "
-					 "  UNION ALL "
-					 "  (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "   FROM %1$s t WHERE c.u IS NULL AND t.%2$s IS NULL AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
-					 "  UNION ALL "
-					 "  (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "   FROM %1$s t WHERE c.u IS NULL AND t.%2$s IS NULL AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
-					 "  ) x WHERE x.session_end >= c.lo "
-					 "  ORDER BY x.tid, c.recompute DESC), ",
+					 "  SELECT y.*, c.recompute FROM chk c CROSS JOIN LATERAL ("
+					 "    (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
+					 "    UNION ALL "
+					 "    (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
+					 "    ) y WHERE c.u IS NULL AND y.session_end >= c.lo) x "
+					 "  ORDER BY x.tid, x.recompute DESC), ",
 					 T, U, EQ);
 	appendStringInfo(&q,
 					 "merged AS (SELECT x.u, sessionize.merge_sessions(x.lo, x.hi, x.n, $1::interval) AS ss FROM ("
