@@ -43,11 +43,21 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 ifeq ($(wildcard $(PGXS)),)
 # No PostgreSQL server development files yet: only the bootstrap targets.
-all install installcheck:
+all install installcheck installcheck-regress installcheck-isolation installcheck-tap:
 	@echo "PostgreSQL server development files not found; run 'make test' (as root) to install them" >&2
 	@exit 1
 else
 include $(PGXS)
+
+# The suites one by one (installcheck runs all three, stopping at the first
+# that fails).
+.PHONY: installcheck-regress installcheck-isolation installcheck-tap
+installcheck-regress:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+installcheck-isolation:
+	$(pg_isolation_regress_installcheck) $(ISOLATION_OPTS) $(ISOLATION)
+installcheck-tap:
+	$(prove_installcheck)
 endif
 
 .PHONY: test demo

@@ -49,6 +49,7 @@ SELECT count(*) AS reference_sessions FROM s_reference(interval '30 minutes');
 SELECT s_diff(interval '30 minutes') AS differences, s_diff(interval '2 hours') AS differences_2h;
 SET work_mem = '64kB';
 SET hash_mem_multiplier = 1;
+SET log_temp_files = -1;  -- (temporary instances log temporary files)
 SET client_min_messages = debug1;
 SELECT count(*) FROM sessionize.sessionize('s_many', 'user_id', 'ts', interval '30 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
