@@ -17,6 +17,7 @@ OBJS = \
 	src/session_state.o \
 	src/session_window.o \
 	src/session_agg.o \
+	src/user_sessions.o \
 	src/session_srf.o \
 	src/security.o \
 	src/job_api.o \

@@ -4,16 +4,10 @@
  *	  sessionize(source, user_column, time_column, gap): one pass over a
  *	  relation that returns one row per session.
  *
- * The rows are read once, in storage order, with no sort.  Each user has a
- * SessionRun (session_state.h) in a hash table: events in time order extend
- * the user's latest session in O(1), out-of-order ones take the slower
- * insertion path.  Memory is bounded like PostgreSQL's own hash aggregation:
- * once the table reaches the hash memory limit (work_mem times
- * hash_mem_multiplier), events of users not yet in the table are written to
- * hash partitions on disk, which are processed one at a time after the
- * first pass, each with a fresh table (and partitioned again if need be).
- * Users already in the table keep accumulating, so every user's events are
- * handled in one table, in their original order.
+ * The rows are read once, in storage order, with no sort, into a per-user
+ * table of sessions (user_sessions.h) bounded by the hash memory limit
+ * (work_mem times hash_mem_multiplier), as PostgreSQL's own hash
+ * aggregation is.
  *
  * Plain tables, and the leaves of partitioned or inheritance trees, are read
  * with a direct table scan.  Anything else (views, foreign tables, tables
@@ -36,7 +30,6 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -45,7 +38,6 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -53,218 +45,37 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
-#include "utils/typcache.h"
 
 #if PG_VERSION_NUM < 150000
 #include "executor/nodeHash.h"
 #endif
 
 #include "session_state.h"
+#include "user_sessions.h"
 
 PG_FUNCTION_INFO_V1(sessionize_relation);
 
-/* Hash partitions per spill level, and how many bits of the hash they use. */
-#define SPILL_PARTITION_BITS	4
-#define SPILL_PARTITIONS		(1 << SPILL_PARTITION_BITS)
-/* Past this depth a partition is processed whatever memory it takes. */
-#define SPILL_MAX_DEPTH			6
-/* Memory of each spill partition's tuplestore before it goes to disk. */
-#define SPILL_BUFFER_KB			64
-/* How often (in events) the memory in use is checked. */
-#define MEMORY_CHECK_INTERVAL	1024
 /* Rows fetched per SPI round trip. */
 #define SPI_BATCH_ROWS			10000
-
-struct SrfState;
-
-/* One user and its sessions. */
-typedef struct UserEntry
-{
-	Datum		key;
-	uint32		hash;
-	char		status;
-	SessionRun	run;
-} UserEntry;
-
-static inline uint32 user_hash(struct SrfState *srf, Datum key);
-static inline bool user_equal(struct SrfState *srf, Datum a, Datum b);
-
-#define SH_PREFIX userhash
-#define SH_ELEMENT_TYPE UserEntry
-#define SH_KEY_TYPE Datum
-#define SH_KEY key
-#define SH_HASH_KEY(tb, k) user_hash((struct SrfState *) (tb)->private_data, k)
-#define SH_EQUAL(tb, a, b) user_equal((struct SrfState *) (tb)->private_data, a, b)
-#define SH_SCOPE static inline
-#define SH_STORE_HASH
-#define SH_GET_HASH(tb, a) (a)->hash
-#define SH_DEFINE
-#define SH_DECLARE
-#include "lib/simplehash.h"
-
-/* A spilled partition waiting to be processed. */
-typedef struct SpillPartition
-{
-	Tuplestorestate *store;
-	int			depth;
-} SpillPartition;
 
 /* Everything one call of sessionize() works with. */
 typedef struct SrfState
 {
-	/* what we read */
 	Oid			relid;
 	char	   *user_column;
 	char	   *time_column;
-	Oid			user_type;
-	Oid			user_collation;
-	int16		user_typlen;
-	bool		user_byval;
-	bool		int_key;		/* key equality is bitwise: hash it inline */
-	FmgrInfo	hash_fn;
-	FmgrInfo	eq_fn;
 	SessionTimeKind kind;
 	SessionRule rule;
-
-	/* the current round's table */
-	MemoryContext roundcxt;
-	userhash_hash *users;
-	SessionRun	null_user;		/* the NULL key, which never spills */
-	bool		have_null_user;
-	size_t		memory_limit;
-	uint32		until_check;
-	bool		spilling;
-	int			depth;
-	Tuplestorestate *spill[SPILL_PARTITIONS];
-
-	/* partitions still to do, and the long-lived context they live in */
-	MemoryContext querycxt;
-	List	   *pending;
-	TupleDesc	spilldesc;
-	TupleTableSlot *spillslot;
-
-	/* the result */
+	UserSessions *users;
 	Tuplestorestate *result;
 	TupleDesc	resultdesc;
 } SrfState;
 
-static inline uint32
-user_hash(SrfState *srf, Datum key)
-{
-	if (srf->int_key)
-	{
-		uint64		v = (uint64) DatumGetInt64(key);
-
-		return murmurhash32((uint32) (v ^ (v >> 32)));
-	}
-	return DatumGetUInt32(FunctionCall1Coll(&srf->hash_fn, srf->user_collation, key));
-}
-
-static inline bool
-user_equal(SrfState *srf, Datum a, Datum b)
-{
-	if (srf->int_key)
-		return a == b;
-	return DatumGetBool(FunctionCall2Coll(&srf->eq_fn, srf->user_collation, a, b));
-}
-
-/* Start a round: an empty table in a fresh context. */
-static void
-srf_begin_round(SrfState *srf, int depth)
-{
-	MemoryContextReset(srf->roundcxt);
-	srf->users = userhash_create(srf->roundcxt, 1024, srf);
-	memset(&srf->null_user, 0, sizeof(SessionRun));
-	srf->have_null_user = false;
-	srf->spilling = false;
-	srf->depth = depth;
-	srf->until_check = MEMORY_CHECK_INTERVAL;
-	memset(srf->spill, 0, sizeof(srf->spill));
-}
-
-/* Write an event of a user who is not in the table to its partition. */
-static void
-srf_spill(SrfState *srf, Datum key, uint32 hash, int64 ts)
-{
-	/*
-	 * The high bits pick the partition, so the users of one partition still
-	 * spread over the buckets of the next round's table, which uses the low
-	 * bits.
-	 */
-	int			part = (hash >> (32 - (srf->depth + 1) * SPILL_PARTITION_BITS)) &
-		(SPILL_PARTITIONS - 1);
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-
-	if (srf->spill[part] == NULL)
-	{
-		MemoryContext oldcxt = MemoryContextSwitchTo(srf->querycxt);
-
-		srf->spill[part] = tuplestore_begin_heap(false, false, SPILL_BUFFER_KB);
-		MemoryContextSwitchTo(oldcxt);
-	}
-	values[0] = key;
-	values[1] = Int64GetDatum(ts);
-	tuplestore_putvalues(srf->spill[part], srf->spilldesc, values, nulls);
-}
-
-/* Add one event.  Rows with a NULL time were filtered out already. */
-static inline void
-srf_add_event(SrfState *srf, Datum key, bool keynull, int64 ts)
-{
-	UserEntry  *entry;
-
-	if (keynull)
-	{
-		srf->have_null_user = true;
-		session_run_add(&srf->null_user, &srf->rule, ts, srf->roundcxt);
-		return;
-	}
-
-	if (--srf->until_check == 0)
-	{
-		srf->until_check = MEMORY_CHECK_INTERVAL;
-		if (!srf->spilling && srf->depth < SPILL_MAX_DEPTH &&
-			MemoryContextMemAllocated(srf->roundcxt, true) > srf->memory_limit)
-			srf->spilling = true;
-		CHECK_FOR_INTERRUPTS();
-	}
-
-	if (srf->spilling)
-	{
-		uint32		hash = user_hash(srf, key);
-
-		entry = userhash_lookup_hash(srf->users, key, hash);
-		if (entry == NULL)
-		{
-			srf_spill(srf, key, hash, ts);
-			return;
-		}
-	}
-	else
-	{
-		bool		found;
-
-		entry = userhash_insert(srf->users, key, &found);
-		if (!found)
-		{
-			if (!srf->user_byval)
-			{
-				MemoryContext oldcxt = MemoryContextSwitchTo(srf->roundcxt);
-
-				entry->key = datumCopy(key, false, srf->user_typlen);
-				MemoryContextSwitchTo(oldcxt);
-			}
-			memset(&entry->run, 0, sizeof(SessionRun));
-		}
-	}
-	session_run_add(&entry->run, &srf->rule, ts, srf->roundcxt);
-}
-
 /* Emit one user's sessions into the result. */
 static void
-srf_emit_run(SrfState *srf, Datum key, bool keynull, const SessionRun *run)
+srf_emit_run(void *arg, Datum key, bool keynull, const SessionRun *run)
 {
+	SrfState   *srf = (SrfState *) arg;
 	int32		k;
 
 	for (k = 0; k < run->nsessions; k++)
@@ -280,40 +91,6 @@ srf_emit_run(SrfState *srf, Datum key, bool keynull, const SessionRun *run)
 		values[4] = Int64GetDatum(s->count);
 		tuplestore_putvalues(srf->result, srf->resultdesc, values, nulls);
 	}
-}
-
-/* End a round: emit the table and queue its spilled partitions. */
-static void
-srf_end_round(SrfState *srf)
-{
-	userhash_iterator it;
-	UserEntry  *entry;
-	int			part;
-	int			nspilled = 0;
-
-	userhash_start_iterate(srf->users, &it);
-	while ((entry = userhash_iterate(srf->users, &it)) != NULL)
-		srf_emit_run(srf, entry->key, false, &entry->run);
-	if (srf->have_null_user)
-		srf_emit_run(srf, (Datum) 0, true, &srf->null_user);
-
-	for (part = 0; part < SPILL_PARTITIONS; part++)
-	{
-		if (srf->spill[part] != NULL)
-		{
-			MemoryContext oldcxt = MemoryContextSwitchTo(srf->querycxt);
-			SpillPartition *sp = palloc(sizeof(SpillPartition));
-
-			sp->store = srf->spill[part];
-			sp->depth = srf->depth + 1;
-			srf->pending = lappend(srf->pending, sp);
-			MemoryContextSwitchTo(oldcxt);
-			nspilled++;
-		}
-	}
-	if (nspilled > 0)
-		elog(DEBUG1, "sessionize: %u users fit in memory at depth %d; the others were spilled to %d partitions",
-			 srf->users->members, srf->depth, nspilled);
 }
 
 /* Read one table (no children) with a direct scan. */
@@ -341,7 +118,7 @@ srf_scan_table(SrfState *srf, Oid relid)
 		if (timenull)
 			continue;
 		u = slot_getattr(slot, userattno, &usernull);
-		srf_add_event(srf, u, usernull, DatumGetInt64(t));
+		user_sessions_add(srf->users, u, usernull, DatumGetInt64(t));
 	}
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
@@ -384,28 +161,12 @@ srf_scan_spi(SrfState *srf)
 			Datum		t = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &timenull);
 
 			if (!timenull)
-				srf_add_event(srf, u, usernull, DatumGetInt64(t));
+				user_sessions_add(srf->users, u, usernull, DatumGetInt64(t));
 		}
 		SPI_freetuptable(SPI_tuptable);
 	}
 	SPI_cursor_close(portal);
 	SPI_finish();
-}
-
-/* Read a spilled partition back, then drop it. */
-static void
-srf_scan_spilled(SrfState *srf, SpillPartition *sp)
-{
-	while (tuplestore_gettupleslot(sp->store, true, false, srf->spillslot))
-	{
-		bool		isnull;
-		Datum		u = slot_getattr(srf->spillslot, 1, &isnull);
-		Datum		t = slot_getattr(srf->spillslot, 2, &isnull);
-
-		srf_add_event(srf, u, false, DatumGetInt64(t));
-	}
-	ExecClearTuple(srf->spillslot);
-	tuplestore_end(sp->store);
 }
 
 /*
@@ -489,7 +250,9 @@ sessionize_relation(PG_FUNCTION_ARGS)
 	List	   *leaves;
 	ListCell   *lc;
 	MemoryContext oldcxt;
-	TypeCacheEntry *typentry;
+	Oid			usertype;
+	int32		usertypmod;
+	Oid			usercollation;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -553,26 +316,8 @@ sessionize_relation(PG_FUNCTION_ARGS)
 	srf->rule.gap = session_interval_to_usec(PG_GETARG_INTERVAL_P(3), "gap");
 	srf->rule.infinite_times = true;
 
-	/* the user column: its type must hash, and the result must match */
-	{
-		int32		typmod;
-
-		get_atttypetypmodcoll(relid, userattno, &srf->user_type, &typmod,
-							  &srf->user_collation);
-	}
-	get_typlenbyval(srf->user_type, &srf->user_typlen, &srf->user_byval);
-	typentry = lookup_type_cache(srf->user_type,
-								 TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
-	if (!OidIsValid(typentry->hash_proc) || !OidIsValid(typentry->eq_opr))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("could not identify a hash function for type %s",
-						format_type_be(srf->user_type)),
-				 errdetail("The user column must be of a type that can be hashed.")));
-	fmgr_info_copy(&srf->hash_fn, &typentry->hash_proc_finfo, CurrentMemoryContext);
-	fmgr_info_copy(&srf->eq_fn, &typentry->eq_opr_finfo, CurrentMemoryContext);
-	srf->int_key = (srf->user_type == INT8OID || srf->user_type == INT4OID ||
-					srf->user_type == INT2OID || srf->user_type == OIDOID);
+	/* the user column: its type must match the result's, and hash */
+	get_atttypetypmodcoll(relid, userattno, &usertype, &usertypmod, &usercollation);
 
 	srf->resultdesc = rsinfo->expectedDesc;
 	if (srf->resultdesc->natts != 5)
@@ -581,33 +326,25 @@ sessionize_relation(PG_FUNCTION_ARGS)
 				 errmsg("column definition list must have 5 columns, not %d",
 						srf->resultdesc->natts),
 				 errhint("Use AS s(<user> <type of the user column>, session_start <time type>, last_event_at <time type>, session_end <time type>, event_count bigint).")));
-	check_result_column(srf->resultdesc, 0, srf->user_type, "the user");
+	check_result_column(srf->resultdesc, 0, usertype, "the user");
 	check_result_column(srf->resultdesc, 1, timetype, "session_start");
 	check_result_column(srf->resultdesc, 2, timetype, "last_event_at");
 	check_result_column(srf->resultdesc, 3, timetype, "session_end");
 	check_result_column(srf->resultdesc, 4, INT8OID, "event_count");
 
-	/* memory: the result and the spill files live as long as the query */
-	srf->querycxt = rsinfo->econtext->ecxt_per_query_memory;
-	oldcxt = MemoryContextSwitchTo(srf->querycxt);
+	/* the result lives as long as the query */
+	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
 	srf->result = tuplestore_begin_heap(false, false, work_mem);
-	srf->spilldesc = CreateTemplateTupleDesc(2);
-	TupleDescInitEntry(srf->spilldesc, 1, "u", srf->user_type, -1, 0);
-	TupleDescInitEntry(srf->spilldesc, 2, "t", INT8OID, -1, 0);
-	srf->spillslot = MakeSingleTupleTableSlot(srf->spilldesc, &TTSOpsMinimalTuple);
 	MemoryContextSwitchTo(oldcxt);
 
-	srf->roundcxt = AllocSetContextCreate(CurrentMemoryContext,
-										  "sessionize users",
-										  ALLOCSET_DEFAULT_SIZES);
+	srf->users = user_sessions_create(usertype, usercollation, &srf->rule,
 #if PG_VERSION_NUM >= 150000
-	srf->memory_limit = get_hash_memory_limit();
+									  get_hash_memory_limit()
 #else
-	srf->memory_limit = (size_t) get_hash_mem() * 1024;
+									  (size_t) get_hash_mem() * 1024
 #endif
+		);
 
-	/* first pass over the source */
-	srf_begin_round(srf, 0);
 	leaves = direct_scan_members(relid);
 	if (leaves != NIL)
 	{
@@ -616,21 +353,7 @@ sessionize_relation(PG_FUNCTION_ARGS)
 	}
 	else
 		srf_scan_spi(srf);
-	srf_end_round(srf);
-
-	/* then the spilled partitions, each a round of its own */
-	while (srf->pending != NIL)
-	{
-		SpillPartition *sp = (SpillPartition *) linitial(srf->pending);
-
-		srf->pending = list_delete_first(srf->pending);
-		srf_begin_round(srf, sp->depth);
-		srf_scan_spilled(srf, sp);
-		srf_end_round(srf);
-	}
-
-	MemoryContextDelete(srf->roundcxt);
-	ExecDropSingleTupleTableSlot(srf->spillslot);
+	user_sessions_finish(srf->users, srf_emit_run, srf);
 
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = srf->result;

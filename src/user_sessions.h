@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * user_sessions.h
+ *	  Sessions of many users at once: a hash table of per-user session runs,
+ *	  fed one event at a time, bounded in memory.
+ *
+ * Events of one user may come in any order and interleaved with other
+ * users'.  Memory is bounded like PostgreSQL's hash aggregation: once the
+ * table outgrows its limit, events of users not yet in it are written to
+ * hash partitions on disk, processed after the rest, each with a fresh table
+ * (and partitioned again if need be).  Users already in the table keep
+ * accumulating, so every user's events meet in one table, in their original
+ * order.  A NULL user is one user, kept apart, never spilled.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/user_sessions.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SESSIONIZE_USER_SESSIONS_H
+#define SESSIONIZE_USER_SESSIONS_H
+
+#include "session_state.h"
+
+typedef struct UserSessions UserSessions;
+
+/* Called once per user with its sessions, by user_sessions_finish(). */
+typedef void (*UserSessionsEmit) (void *arg, Datum key, bool keynull,
+								  const SessionRun *run);
+
+/*
+ * A table for users of type user_type (compared with the given collation).
+ * memory_limit 0 means no limit.  Everything lives in a child of the current
+ * memory context; the spill files in the current resource owner.
+ */
+extern UserSessions *user_sessions_create(Oid user_type, Oid collation,
+										  const SessionRule *rule,
+										  size_t memory_limit);
+extern void user_sessions_add(UserSessions *us, Datum key, bool keynull, int64 ts);
+/* Emit every user's sessions (spilled ones too) and free the table. */
+extern void user_sessions_finish(UserSessions *us, UserSessionsEmit emit, void *arg);
+
+#endif							/* SESSIONIZE_USER_SESSIONS_H */
