@@ -21,6 +21,7 @@ OBJS = \
 	src/session_srf.o \
 	src/security.o \
 	src/job_api.o \
+	src/capture.o \
 	src/refresh.o
 
 DATA = $(wildcard sessionize--*.sql)

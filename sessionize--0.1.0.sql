@@ -561,19 +561,27 @@ COMMENT ON VIEW sessionize.job_status IS
 'One row per job: watermark, lag behind now, last run, counters, last error';
 GRANT SELECT ON sessionize.job_status TO PUBLIC;
 
--- Name of a job's change log and capture function.
+-- Name of a job's change log.
 CREATE FUNCTION sessionize._job_object(job_id bigint, suffix text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT pg_catalog.format('sessionize.%I', 'job_' || job_id || '_' || suffix) $$;
 COMMENT ON FUNCTION sessionize._job_object(bigint, text) IS
-'Internal: qualified name of a job''s change log or capture function';
+'Internal: qualified name of a job''s change log';
 
--- Installs change capture on a job's source: the log table, the capture
--- function and the four statement-level triggers.  Runs as the extension
--- owner; the log and the function belong to the job owner, and the function
--- is SECURITY DEFINER so that any writer of the source can log its changes.
+-- The change-capture trigger function (src/capture.c).  Its arguments: job
+-- id, log table, user and time column numbers, gap in microseconds.
+CREATE FUNCTION sessionize.capture()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'sessionize_capture'
+LANGUAGE C;
+COMMENT ON FUNCTION sessionize.capture() IS
+'Trigger function of jobs'' change capture: logs the sessions of the rows each statement inserts or deletes; installed by create_job()';
+
+-- Installs change capture on a job's source: the log table (owned by the
+-- job owner) and four statement-level triggers.  Runs as the extension
+-- owner.
 CREATE FUNCTION sessionize._install_capture(p_job_id bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -582,84 +590,48 @@ AS $fn$
 DECLARE
     j sessionize.jobs;
     usertype text;
+    userattnum int;
+    timeattnum int;
     logname text := sessionize._job_object(p_job_id, 'log');
-    fnname text := sessionize._job_object(p_job_id, 'capture');
-    exact_gap text;
-    summaries text;
+    args text;
 BEGIN
     SELECT * INTO STRICT j FROM sessionize.jobs WHERE job_id = p_job_id;
-    SELECT format_type(a.atttypid, a.atttypmod) INTO STRICT usertype
+    SELECT format_type(a.atttypid, a.atttypmod), a.attnum INTO STRICT usertype, userattnum
     FROM pg_attribute a WHERE a.attrelid = j.source AND a.attname = j.user_column;
+    SELECT a.attnum INTO STRICT timeattnum
+    FROM pg_attribute a WHERE a.attrelid = j.source AND a.attname = j.time_column;
 
-    EXECUTE format('CREATE TABLE %s (u %s, lo timestamptz NOT NULL, hi timestamptz NOT NULL, '
-                   'n bigint NOT NULL, kind "char" NOT NULL, late bigint NOT NULL DEFAULT 0)',
-                   logname, usertype);
+    -- one row per statement and kind of change: 'i' inserted, 'd' deleted,
+    -- 't' truncated; the arrays hold, per user, the sessions of those rows
+    -- (late: how many of a session's inserted events were late)
+    EXECUTE format('CREATE TABLE %s (kind "char" NOT NULL, u %s[], lo timestamptz[], '
+                   'hi timestamptz[], n bigint[], late bigint[])', logname, usertype);
+    EXECUTE format('ALTER TABLE %s ALTER u SET STORAGE EXTERNAL, ALTER lo SET STORAGE EXTERNAL, '
+                   'ALTER hi SET STORAGE EXTERNAL, ALTER n SET STORAGE EXTERNAL, '
+                   'ALTER late SET STORAGE EXTERNAL', logname);
     EXECUTE format('COMMENT ON TABLE %s IS %L', logname,
                    format('sessionize job %s: changes of %s not yet processed by run_job()', p_job_id, j.source));
     EXECUTE format('ALTER TABLE %s OWNER TO %I', logname, j.owner);
 
-    -- the gap as microseconds, so that a day is 24 hours as in the gap rule
-    exact_gap := format('%L::interval', make_interval(secs => extract(epoch FROM j.gap)));
-    -- per user (and lateness), the sessions of a transition table's rows
-    -- (late counts inserted events below the watermark as the writer saw it)
-    summaries := 'SELECT g.u, s.session_start, s.last_event_at, s.event_count, %1$L::"char", '
-                 'CASE WHEN g.late AND %1$L = ''i'' THEN s.event_count ELSE 0 END '
-                 'FROM (SELECT %2$I AS u, coalesce(%3$I < wm, false) AS late, '
-                 'sessionize.sessions(%3$I, ' || exact_gap || ') AS ss '
-                 'FROM %4$s WHERE %3$I IS NOT NULL GROUP BY 1, 2) g, unnest(g.ss) s';
-
-    EXECUTE format($f$
-CREATE FUNCTION %s() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $body$
-DECLARE
-    wm timestamptz;
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        INSERT INTO %s (u, lo, hi, n, kind) VALUES (NULL, '-infinity', '-infinity', 0, 't');
-        RETURN NULL;
-    END IF;
-    SELECT watermark INTO wm FROM sessionize.job_state WHERE job_id = %s;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO %s (u, lo, hi, n, kind, late) %s;
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO %s (u, lo, hi, n, kind, late) %s;
-    ELSE
-        -- only rows whose user or time changed: the multiset differences
-        INSERT INTO %s (u, lo, hi, n, kind, late) %s;
-        INSERT INTO %s (u, lo, hi, n, kind, late) %s;
-    END IF;
-    RETURN NULL;
-END
-$body$
-$f$,
-        fnname, logname, p_job_id,
-        logname, format(summaries, 'i', j.user_column, j.time_column, 'sessionize_new_rows'),
-        logname, format(summaries, 'd', j.user_column, j.time_column, 'sessionize_old_rows'),
-        logname, format(summaries, 'i', j.user_column, j.time_column,
-                        format('(SELECT %1$I, %2$I FROM sessionize_new_rows EXCEPT ALL SELECT %1$I, %2$I FROM sessionize_old_rows) AS t',
-                               j.user_column, j.time_column)),
-        logname, format(summaries, 'd', j.user_column, j.time_column,
-                        format('(SELECT %1$I, %2$I FROM sessionize_old_rows EXCEPT ALL SELECT %1$I, %2$I FROM sessionize_new_rows) AS t',
-                               j.user_column, j.time_column)));
-    EXECUTE format('ALTER FUNCTION %s() OWNER TO %I', fnname, j.owner);
-    EXECUTE format('REVOKE ALL ON FUNCTION %s() FROM PUBLIC', fnname);
-    EXECUTE format('COMMENT ON FUNCTION %s() IS %L', fnname,
-                   format('sessionize job %s: logs changes of %s for run_job()', p_job_id, j.source));
-
+    args := format('%L, %L, %L, %L, %L', p_job_id, logname, userattnum, timeattnum,
+                   (extract(epoch FROM j.gap) * 1000000)::bigint);
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS sessionize_new_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %s()', 'sessionize_job_' || p_job_id || '_insert', j.source, fnname);
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS sessionize_old_rows NEW TABLE AS sessionize_new_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %s()', 'sessionize_job_' || p_job_id || '_update', j.source, fnname);
+                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
+                   'sessionize_job_' || p_job_id || '_insert', j.source, args);
+    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s '
+                   'REFERENCING OLD TABLE AS sessionize_old_rows NEW TABLE AS sessionize_new_rows '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
+                   'sessionize_job_' || p_job_id || '_update', j.source, args);
     EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS sessionize_old_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %s()', 'sessionize_job_' || p_job_id || '_delete', j.source, fnname);
+                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
+                   'sessionize_job_' || p_job_id || '_delete', j.source, args);
     EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION %s()', 'sessionize_job_' || p_job_id || '_truncate', j.source, fnname);
+                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
+                   'sessionize_job_' || p_job_id || '_truncate', j.source, args);
 END
 $fn$;
 COMMENT ON FUNCTION sessionize._install_capture(bigint) IS
-'Internal: installs a job''s change log, capture function and triggers';
+'Internal: installs a job''s change log and capture triggers';
 REVOKE ALL ON FUNCTION sessionize._install_capture(bigint) FROM PUBLIC;
 
 -- Removes a job's change capture.  Runs as the extension owner.
@@ -676,12 +648,11 @@ BEGIN
             EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'sessionize_job_' || p_job_id || '_' || op, p_source);
         END LOOP;
     END IF;
-    EXECUTE format('DROP FUNCTION IF EXISTS %s()', sessionize._job_object(p_job_id, 'capture'));
     EXECUTE format('DROP TABLE IF EXISTS %s', sessionize._job_object(p_job_id, 'log'));
 END
 $fn$;
 COMMENT ON FUNCTION sessionize._remove_capture(bigint, regclass) IS
-'Internal: removes a job''s change log, capture function and triggers';
+'Internal: removes a job''s change log and capture triggers';
 REVOKE ALL ON FUNCTION sessionize._remove_capture(bigint, regclass) FROM PUBLIC;
 
 -- Checks a gap or lateness interval as the C functions do.

@@ -278,7 +278,7 @@ rebuild_sql(const JobInfo *job)
 					 "        FROM srf s, wm2 w RETURNING event_count) "
 					 "SELECT (SELECT coalesce(sum(event_count), 0) FROM ins)::bigint, 0::bigint, "
 					 "       (SELECT count(*) FROM ins), 0::bigint, "
-					 "       (SELECT coalesce(sum(late), 0) FROM ch)::bigint, w.max_ts, w.watermark, 0::bigint "
+					 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 					 "FROM wm2 w",
 					 job->log_name,
 					 quote_literal_cstr(job->source_name),
@@ -317,7 +317,8 @@ incremental_sql(const JobInfo *job)
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
-					 "WITH ch AS (DELETE FROM %s RETURNING u, lo, hi, n, kind, late), "
+					 "WITH dl AS (DELETE FROM %s RETURNING kind, u, lo, hi, n, late), "
+					 "ch AS (SELECT dl.kind, x.* FROM dl, unnest(dl.u, dl.lo, dl.hi, dl.n, dl.late) AS x(u, lo, hi, n, late)), "
 					 "chk AS (SELECT c.*, bool_or(c.kind = 'd') OVER (PARTITION BY c.u) AS recompute "
 					 "        FROM ch c WHERE c.kind IN ('i', 'd')), "
 					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
