@@ -1,22 +1,31 @@
 -- Randomized differential test: every function against the plain-SQL
 -- reference of SPEC.md section 5, on generated data, for many seeds and
 -- several gaps.  Times are whole minutes, so exact-gap boundaries and ties
--- are frequent; keys and times are sometimes NULL; rows are stored in random
--- order.
+-- are frequent; keys and times are sometimes NULL; rows are stored in
+-- random order, or in time order with late rows after them.
 SET timezone = 'UTC';
 
 CREATE TABLE d_events (user_id int, ts timestamptz);
 
--- Fills d_events from a seed: n rows over k users within a day.
+-- Fills d_events from a seed: n rows over k users within a day; for odd
+-- seeds in time order (as an event log is written) followed by 2% late
+-- rows, for even seeds in random order.
 CREATE FUNCTION d_fill(seed float8, n int, k int) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM setseed(seed);
     TRUNCATE d_events;
     INSERT INTO d_events
-    SELECT CASE WHEN random() < 0.03 THEN NULL ELSE (random() * k)::int END,
-           CASE WHEN random() < 0.02 THEN NULL
-                ELSE timestamptz '2026-01-01' + (random() * 600)::int * interval '1 minute' END
-    FROM generate_series(1, n);
+    SELECT * FROM (
+        SELECT CASE WHEN random() < 0.03 THEN NULL ELSE (random() * k)::int END AS user_id,
+               CASE WHEN random() < 0.02 THEN NULL
+                    ELSE timestamptz '2026-01-01' + (random() * 600)::int * interval '1 minute' END AS ts
+        FROM generate_series(1, n)) r
+    ORDER BY CASE WHEN (seed * 100)::int % 2 = 1 THEN ts END, random();
+    IF (seed * 100)::int % 2 = 1 THEN
+        INSERT INTO d_events
+        SELECT (random() * k)::int, timestamptz '2026-01-01' + (random() * 600)::int * interval '1 minute'
+        FROM generate_series(1, n / 50);
+    END IF;
     ANALYZE d_events;
 END $$;
 

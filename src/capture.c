@@ -87,7 +87,12 @@ typedef struct CaptureState
 	UserSessions *inserted;
 	UserSessions *inserted_late;
 	UserSessions *deleted;
+	LogArrays	inserted_arrays;	/* what the tables above emit into */
+	LogArrays	deleted_arrays;
 } CaptureState;
+
+static void emit_to_arrays(void *arg, Datum key, bool keynull,
+						   const SessionSummary *s);
 
 static size_t
 capture_memory_limit(void)
@@ -99,11 +104,17 @@ capture_memory_limit(void)
 #endif
 }
 
+/*
+ * A table of sessions for one kind of change; it emits, at the end, into
+ * the log row being built (not eagerly: the rows are few, and arrays cannot
+ * take sessions back).
+ */
 static UserSessions *
-capture_table(CaptureState *cs)
+capture_table(CaptureState *cs, LogArrays *la)
 {
 	return user_sessions_create(cs->usertype, cs->usercollation, &cs->rule,
-								capture_memory_limit());
+								capture_memory_limit(), false,
+								emit_to_arrays, NULL, la);
 }
 
 /* The job's owner and watermark, as the writer's snapshot sees them. */
@@ -150,13 +161,13 @@ add_inserted(CaptureState *cs, Datum u, bool unull, int64 ts)
 	if (cs->have_watermark && ts < cs->watermark)
 	{
 		if (cs->inserted_late == NULL)
-			cs->inserted_late = capture_table(cs);
+			cs->inserted_late = capture_table(cs, &cs->inserted_arrays);
 		user_sessions_add(cs->inserted_late, u, unull, ts);
 	}
 	else
 	{
 		if (cs->inserted == NULL)
-			cs->inserted = capture_table(cs);
+			cs->inserted = capture_table(cs, &cs->inserted_arrays);
 		user_sessions_add(cs->inserted, u, unull, ts);
 	}
 }
@@ -165,7 +176,7 @@ static void
 add_deleted(CaptureState *cs, Datum u, bool unull, int64 ts)
 {
 	if (cs->deleted == NULL)
-		cs->deleted = capture_table(cs);
+		cs->deleted = capture_table(cs, &cs->deleted_arrays);
 	user_sessions_add(cs->deleted, u, unull, ts);
 }
 
@@ -250,28 +261,22 @@ capture_rows(CaptureState *cs, TupleDesc tupdesc, Tuplestorestate *oldrows,
 	ExecDropSingleTupleTableSlot(newslot);
 }
 
-/* Collect one user's sessions into the log row's arrays. */
+/* Collect a session into the log row's arrays. */
 static void
-emit_to_arrays(void *arg, Datum key, bool keynull, const SessionRun *run)
+emit_to_arrays(void *arg, Datum key, bool keynull, const SessionSummary *s)
 {
 	LogArrays  *la = (LogArrays *) arg;
-	int32		k;
 
-	for (k = 0; k < run->nsessions; k++)
-	{
-		const SessionSummary *s = &run->items[k];
-
-		la->users = accumArrayResult(la->users, key, keynull, la->usertype, la->cxt);
-		la->starts = accumArrayResult(la->starts, TimestampTzGetDatum(s->start), false,
-									  TIMESTAMPTZOID, la->cxt);
-		la->lasts = accumArrayResult(la->lasts, TimestampTzGetDatum(s->last), false,
-									 TIMESTAMPTZOID, la->cxt);
-		la->counts = accumArrayResult(la->counts, Int64GetDatum(s->count), false,
-									  INT8OID, la->cxt);
-		la->lates = accumArrayResult(la->lates, Int64GetDatum(la->late ? s->count : 0), false,
-									 INT8OID, la->cxt);
-		la->nsessions++;
-	}
+	la->users = accumArrayResult(la->users, key, keynull, la->usertype, la->cxt);
+	la->starts = accumArrayResult(la->starts, TimestampTzGetDatum(s->start), false,
+								  TIMESTAMPTZOID, la->cxt);
+	la->lasts = accumArrayResult(la->lasts, TimestampTzGetDatum(s->last), false,
+								 TIMESTAMPTZOID, la->cxt);
+	la->counts = accumArrayResult(la->counts, Int64GetDatum(s->count), false,
+								  INT8OID, la->cxt);
+	la->lates = accumArrayResult(la->lates, Int64GetDatum(la->late ? s->count : 0), false,
+								 INT8OID, la->cxt);
+	la->nsessions++;
 }
 
 /* Write one log row, as the job owner.  kind 't' has no arrays. */
@@ -316,24 +321,21 @@ write_log_row(CaptureState *cs, char kind, LogArrays *la)
 
 /* Emit tables of sessions (NULL ones skipped) as one log row of kind. */
 static void
-log_sessions(CaptureState *cs, char kind, UserSessions *ontime, UserSessions *late)
+log_sessions(CaptureState *cs, char kind, UserSessions *ontime,
+			 UserSessions *late, LogArrays *la)
 {
-	LogArrays	la;
-
-	if (ontime == NULL && late == NULL)
-		return;
-	memset(&la, 0, sizeof(la));
-	la.usertype = cs->usertype;
-	la.cxt = CurrentMemoryContext;
 	if (ontime != NULL)
-		user_sessions_finish(ontime, emit_to_arrays, &la);
+	{
+		la->late = false;
+		user_sessions_finish(ontime);
+	}
 	if (late != NULL)
 	{
-		la.late = true;
-		user_sessions_finish(late, emit_to_arrays, &la);
+		la->late = true;
+		user_sessions_finish(late);
 	}
-	if (la.nsessions > 0)
-		write_log_row(cs, kind, &la);
+	if (la->nsessions > 0)
+		write_log_row(cs, kind, la);
 }
 
 /*
@@ -384,6 +386,9 @@ sessionize_capture(PG_FUNCTION_ARGS)
 	cs.usertype = TupleDescAttr(tupdesc, cs.userattno - 1)->atttypid;
 	cs.usercollation = TupleDescAttr(tupdesc, cs.userattno - 1)->attcollation;
 	get_typlenbyval(cs.usertype, &cs.usertyplen, &cs.userbyval);
+	cs.inserted_arrays.usertype = cs.usertype;
+	cs.inserted_arrays.cxt = CurrentMemoryContext;
+	cs.deleted_arrays = cs.inserted_arrays;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -394,8 +399,8 @@ sessionize_capture(PG_FUNCTION_ARGS)
 	else
 	{
 		capture_rows(&cs, tupdesc, trigdata->tg_oldtable, trigdata->tg_newtable);
-		log_sessions(&cs, 'i', cs.inserted, cs.inserted_late);
-		log_sessions(&cs, 'd', cs.deleted, NULL);
+		log_sessions(&cs, 'i', cs.inserted, cs.inserted_late, &cs.inserted_arrays);
+		log_sessions(&cs, 'd', cs.deleted, NULL, &cs.deleted_arrays);
 	}
 	SPI_finish();
 

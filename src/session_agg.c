@@ -42,12 +42,15 @@ PG_FUNCTION_INFO_V1(merge_sessions_trans);
 #define SESSIONS_STATE_VERSION	1
 #define SESSIONS_STATE_HEADER	(1 + 1 + 8 + 4)
 
-/* Transition state of sessions(). */
+/*
+ * Transition state of sessions().  What every row touches comes first: the
+ * latest session and the gap as given (checked on every row).
+ */
 typedef struct SessionsAggState
 {
-	SessionRule rule;
+	SessionAcc	acc;
 	Interval	gap_arg;		/* the gap as given, to check it stays put */
-	SessionRun	run;
+	SessionRule rule;
 } SessionsAggState;
 
 static SessionsAggState *
@@ -59,7 +62,8 @@ sessions_state_create(MemoryContext aggcxt, int64 gap, bool infinite_times,
 	st = (SessionsAggState *) MemoryContextAllocZero(aggcxt, sizeof(SessionsAggState));
 	st->rule.gap = gap;
 	st->rule.infinite_times = infinite_times;
-	session_run_init(&st->run, capacity, aggcxt);
+	if (capacity > 0)
+		session_run_init(&st->acc.run, capacity, aggcxt);
 	return st;
 }
 
@@ -92,7 +96,7 @@ sessions_trans(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
-								   true, 4);
+								   true, 0);
 		st->gap_arg = *gap;
 	}
 	else
@@ -108,7 +112,7 @@ sessions_trans(PG_FUNCTION_ARGS)
 	}
 
 	if (!PG_ARGISNULL(1))
-		session_run_add(&st->run, &st->rule, PG_GETARG_TIMESTAMPTZ(1), aggcxt);
+		session_acc_add(&st->acc, &st->rule, PG_GETARG_TIMESTAMPTZ(1), aggcxt);
 
 	PG_RETURN_POINTER(st);
 }
@@ -135,11 +139,13 @@ sessions_combine(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 	{
 		/* copy: the second state may live in a shorter-lived context */
+		SessionRun *run2 = session_acc_flush(&st2->acc, aggcxt);
+
 		st1 = sessions_state_create(aggcxt, st2->rule.gap,
 									st2->rule.infinite_times,
-									st2->run.nsessions);
+									run2->nsessions);
 		st1->gap_arg = st2->gap_arg;
-		session_run_merge(&st1->run, &st2->run, &st1->rule, aggcxt);
+		session_run_merge(&st1->acc.run, run2, &st1->rule, aggcxt);
 		PG_RETURN_POINTER(st1);
 	}
 	st1 = (SessionsAggState *) PG_GETARG_POINTER(0);
@@ -150,7 +156,8 @@ sessions_combine(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gap must be the same for every row of a group")));
 
-	session_run_merge(&st1->run, &st2->run, &st1->rule, aggcxt);
+	session_run_merge(session_acc_flush(&st1->acc, aggcxt),
+					  session_acc_flush(&st2->acc, aggcxt), &st1->rule, aggcxt);
 	PG_RETURN_POINTER(st1);
 }
 
@@ -165,25 +172,28 @@ Datum
 sessions_serialize(PG_FUNCTION_ARGS)
 {
 	SessionsAggState *st;
+	SessionRun *run;
+	MemoryContext aggcxt;
 	StringInfoData buf;
 	int32		k;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "sessions_serialize called in non-aggregate context");
 	st = (SessionsAggState *) PG_GETARG_POINTER(0);
+	run = session_acc_flush(&st->acc, aggcxt);
 
 	pq_begintypsend(&buf);
 	enlargeStringInfo(&buf, SESSIONS_STATE_HEADER +
-					  st->run.nsessions * 3 * sizeof(int64));
+					  run->nsessions * 3 * sizeof(int64));
 	pq_sendbyte(&buf, SESSIONS_STATE_VERSION);
 	pq_sendbyte(&buf, st->rule.infinite_times ? 1 : 0);
 	pq_sendint64(&buf, st->rule.gap);
-	pq_sendint32(&buf, st->run.nsessions);
-	for (k = 0; k < st->run.nsessions; k++)
+	pq_sendint32(&buf, run->nsessions);
+	for (k = 0; k < run->nsessions; k++)
 	{
-		pq_sendint64(&buf, st->run.items[k].start);
-		pq_sendint64(&buf, st->run.items[k].last);
-		pq_sendint64(&buf, st->run.items[k].count);
+		pq_sendint64(&buf, run->items[k].start);
+		pq_sendint64(&buf, run->items[k].last);
+		pq_sendint64(&buf, run->items[k].count);
 	}
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
@@ -237,16 +247,16 @@ sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
 	st = sessions_state_create(cxt, gap, (flags & 1) != 0, n);
 	for (k = 0; k < n; k++)
 	{
-		SessionSummary *s = &st->run.items[k];
+		SessionSummary *s = &st->acc.run.items[k];
 
 		s->start = pq_getmsgint64(&buf);
 		s->last = pq_getmsgint64(&buf);
 		s->count = pq_getmsgint64(&buf);
 	}
-	st->run.nsessions = n;
+	st->acc.run.nsessions = n;
 	pq_getmsgend(&buf);
 
-	if (!session_run_is_valid(&st->run, &st->rule))
+	if (!session_run_is_valid(&st->acc.run, &st->rule))
 		reject_state("The sessions are not sorted, overlap, or have impossible counts.");
 	return st;
 }
@@ -289,7 +299,7 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
 	{
 		st = sessions_state_create(aggcxt, part->rule.gap,
 								   part->rule.infinite_times,
-								   part->run.nsessions);
+								   part->acc.run.nsessions);
 		st->gap_arg = part->gap_arg;
 	}
 	else if (st->rule.gap != part->rule.gap ||
@@ -297,7 +307,8 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("partial session states with different gaps cannot be merged")));
-	session_run_merge(&st->run, &part->run, &st->rule, aggcxt);
+	session_run_merge(session_acc_flush(&st->acc, aggcxt), &part->acc.run,
+					  &st->rule, aggcxt);
 	PG_RETURN_POINTER(st);
 }
 
@@ -351,7 +362,7 @@ merge_sessions_trans(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid session summary"),
 				 errdetail("A session needs session_start <= last_event_at and at least one event, two if it spans time.")));
-	session_run_add_summary(&st->run, &st->rule, &s, aggcxt);
+	session_run_add_summary(session_acc_flush(&st->acc, aggcxt), &st->rule, &s, aggcxt);
 	PG_RETURN_POINTER(st);
 }
 
@@ -376,6 +387,8 @@ sessions_final(PG_FUNCTION_ARGS)
 {
 	SessionsFinalCache *cache = (SessionsFinalCache *) fcinfo->flinfo->fn_extra;
 	SessionsAggState *st;
+	SessionRun *run;
+	MemoryContext aggcxt;
 	Datum	   *elems;
 	int32		k;
 
@@ -401,13 +414,17 @@ sessions_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(cache->elemtype));
 	st = (SessionsAggState *) PG_GETARG_POINTER(0);
-	if (st->run.nsessions == 0)
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "sessions_final called in non-aggregate context");
+	/* (flushing changes the state's form, not its sessions) */
+	run = session_acc_flush(&st->acc, aggcxt);
+	if (run->nsessions == 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(cache->elemtype));
 
-	elems = (Datum *) palloc(sizeof(Datum) * st->run.nsessions);
-	for (k = 0; k < st->run.nsessions; k++)
+	elems = (Datum *) palloc(sizeof(Datum) * run->nsessions);
+	for (k = 0; k < run->nsessions; k++)
 	{
-		const SessionSummary *s = &st->run.items[k];
+		const SessionSummary *s = &run->items[k];
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
@@ -418,7 +435,7 @@ sessions_final(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum(s->count);
 		elems[k] = HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls));
 	}
-	PG_RETURN_ARRAYTYPE_P(construct_array(elems, st->run.nsessions,
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, run->nsessions,
 										  cache->elemtype, cache->elemlen,
 										  cache->elembyval, cache->elemalign));
 }

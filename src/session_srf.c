@@ -69,28 +69,58 @@ typedef struct SrfState
 	UserSessions *users;
 	Tuplestorestate *result;
 	TupleDesc	resultdesc;
+	MemoryContext resultcxt;
 } SrfState;
 
-/* Emit one user's sessions into the result. */
+/* Write one session into the result. */
 static void
-srf_emit_run(void *arg, Datum key, bool keynull, const SessionRun *run)
+srf_emit(void *arg, Datum key, bool keynull, const SessionSummary *s)
 {
 	SrfState   *srf = (SrfState *) arg;
-	int32		k;
+	Datum		values[5];
+	bool		nulls[5] = {keynull, false, false, false, false};
 
-	for (k = 0; k < run->nsessions; k++)
+	values[0] = key;
+	values[1] = Int64GetDatum(s->start);
+	values[2] = Int64GetDatum(s->last);
+	values[3] = Int64GetDatum(session_end_time(srf->kind, s->last, srf->rule.gap));
+	values[4] = Int64GetDatum(s->count);
+	tuplestore_putvalues(srf->result, srf->resultdesc, values, nulls);
+}
+
+/*
+ * Hand the sessions written so far back to the user table, which keeps
+ * those of users whose late events may have joined them; copy the others
+ * into a new result.  Needed only when some rows came out of time order.
+ */
+static void
+srf_replay(void *arg, UserSessions *us)
+{
+	SrfState   *srf = (SrfState *) arg;
+	Tuplestorestate *old = srf->result;
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(srf->resultdesc, &TTSOpsMinimalTuple);
+	MemoryContext oldcxt = MemoryContextSwitchTo(srf->resultcxt);
+
+	srf->result = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(oldcxt);
+	while (tuplestore_gettupleslot(old, true, false, slot))
 	{
-		const SessionSummary *s = &run->items[k];
-		Datum		values[5];
-		bool		nulls[5] = {keynull, false, false, false, false};
+		SessionSummary s;
+		bool		keynull;
+		bool		isnull;
+		Datum		key;
 
-		values[0] = key;
-		values[1] = Int64GetDatum(s->start);
-		values[2] = Int64GetDatum(s->last);
-		values[3] = Int64GetDatum(session_end_time(srf->kind, s->last, srf->rule.gap));
-		values[4] = Int64GetDatum(s->count);
-		tuplestore_putvalues(srf->result, srf->resultdesc, values, nulls);
+		slot_getallattrs(slot);
+		key = slot->tts_values[0];
+		keynull = slot->tts_isnull[0];
+		s.start = DatumGetInt64(slot->tts_values[1]);
+		s.last = DatumGetInt64(slot->tts_values[2]);
+		s.count = DatumGetInt64(slot_getattr(slot, 5, &isnull));
+		if (!user_sessions_take_back(us, key, keynull, &s))
+			tuplestore_puttupleslot(srf->result, slot);
 	}
+	tuplestore_end(old);
+	ExecDropSingleTupleTableSlot(slot);
 }
 
 /* Read one table (no children) with a direct scan. */
@@ -333,17 +363,19 @@ sessionize_relation(PG_FUNCTION_ARGS)
 	check_result_column(srf->resultdesc, 4, INT8OID, "event_count");
 
 	/* the result lives as long as the query */
-	oldcxt = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	srf->resultcxt = rsinfo->econtext->ecxt_per_query_memory;
+	oldcxt = MemoryContextSwitchTo(srf->resultcxt);
 	srf->result = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(oldcxt);
 
+	/* eager: a session goes to the result as soon as it is complete */
 	srf->users = user_sessions_create(usertype, usercollation, &srf->rule,
 #if PG_VERSION_NUM >= 150000
-									  get_hash_memory_limit()
+									  get_hash_memory_limit(),
 #else
-									  (size_t) get_hash_mem() * 1024
+									  (size_t) get_hash_mem() * 1024,
 #endif
-		);
+									  true, srf_emit, srf_replay, srf);
 
 	leaves = direct_scan_members(relid);
 	if (leaves != NIL)
@@ -353,7 +385,7 @@ sessionize_relation(PG_FUNCTION_ARGS)
 	}
 	else
 		srf_scan_spi(srf);
-	user_sessions_finish(srf->users, srf_emit_run, srf);
+	user_sessions_finish(srf->users);
 
 	rsinfo->returnMode = SFRM_Materialize;
 	rsinfo->setResult = srf->result;

@@ -90,6 +90,21 @@ session_run_add_slow(SessionRun *run, const SessionRule *rule, int64 ts,
 }
 
 /*
+ * An event before the start of the accumulator's latest session: place it
+ * among all the sessions, then take the latest one back out.
+ */
+void
+session_acc_add_slow(SessionAcc *acc, const SessionRule *rule, int64 ts,
+					 MemoryContext cxt)
+{
+	SessionRun *run = session_acc_flush(acc, cxt);
+
+	session_run_add_slow(run, rule, ts, cxt);
+	acc->cur = run->items[--run->nsessions];
+	acc->has_cur = true;
+}
+
+/*
  * After items[pos] grew, absorb the following summaries that now join it.
  * Items before pos are untouched: they did not join items[pos] before it
  * grew, and growing never moves its start later.

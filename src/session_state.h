@@ -146,6 +146,71 @@ session_run_add(SessionRun *run, const SessionRule *rule, int64 ts,
 }
 
 /*
+ * A run with its latest session kept apart, inline: the accumulator of the
+ * hot paths.  Events in time order touch only "cur" (one cache line with
+ * whatever holds the accumulator); "run" holds the earlier sessions and is
+ * touched only when a session ends.  session_acc_flush() makes "run"
+ * complete; the accumulator stays valid and may go on accumulating.
+ */
+typedef struct SessionAcc
+{
+	SessionSummary cur;			/* the latest session, if has_cur */
+	bool		has_cur;
+	SessionRun	run;			/* the sessions before it */
+} SessionAcc;
+
+extern void session_acc_add_slow(SessionAcc *acc, const SessionRule *rule,
+								 int64 ts, MemoryContext cxt);
+
+static inline void
+session_acc_add(SessionAcc *acc, const SessionRule *rule, int64 ts,
+				MemoryContext cxt)
+{
+	if (likely(acc->has_cur))
+	{
+		if (likely(ts >= acc->cur.last))
+		{
+			if (session_joins(rule, acc->cur.last, ts))
+			{
+				acc->cur.last = ts;
+				acc->cur.count++;
+				return;
+			}
+			/* a new session: the current one is complete */
+			session_run_append(&acc->run, acc->cur.start, acc->cur.last,
+							   acc->cur.count, cxt);
+		}
+		else if (ts >= acc->cur.start)
+		{
+			acc->cur.count++;
+			return;
+		}
+		else
+		{
+			session_acc_add_slow(acc, rule, ts, cxt);
+			return;
+		}
+	}
+	acc->cur.start = ts;
+	acc->cur.last = ts;
+	acc->cur.count = 1;
+	acc->has_cur = true;
+}
+
+/* Move "cur" into "run", which then holds every session. */
+static inline SessionRun *
+session_acc_flush(SessionAcc *acc, MemoryContext cxt)
+{
+	if (acc->has_cur)
+	{
+		session_run_append(&acc->run, acc->cur.start, acc->cur.last,
+						   acc->cur.count, cxt);
+		acc->has_cur = false;
+	}
+	return &acc->run;
+}
+
+/*
  * Gap and duration arguments.  An interval must be positive and have no
  * month part (a month has no fixed length); a bigint must be positive.
  * "argname" names the argument in the error message.

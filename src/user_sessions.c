@@ -4,9 +4,12 @@
  *	  Sessions of many users at once, bounded in memory: the engine of
  *	  sessionize() and of the jobs' change capture.
  *
- * See user_sessions.h for what it promises.  Each user's sessions are a
- * SessionRun (session_state.h): events in time order extend the latest
- * session in O(1), others take the slower insertion path.
+ * See user_sessions.h for what it promises.  A user's entry holds its
+ * latest session inline, so that an event in time order touches only the
+ * entry: it extends that session, or ends it (emitting it in eager mode,
+ * keeping it in the user's "held" run otherwise) and starts the next.  An
+ * event out of order moves its user to the held run, a SessionRun
+ * (session_state.h), where it takes the slower insertion path.
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -39,19 +42,27 @@
 #define SPILL_MAX_DEPTH			6
 /* Memory of each spill partition's tuplestore before it goes to disk. */
 #define SPILL_BUFFER_KB			64
+/* Events whose buckets are fetched together. */
+#define ADD_BATCH				16
 /* How often (in events) the memory in use is checked. */
 #define MEMORY_CHECK_INTERVAL	1024
 
 StaticAssertDecl((SPILL_MAX_DEPTH + 1) * SPILL_PARTITION_BITS <= 32,
 				 "spill levels must fit in a 32-bit hash");
 
-/* One user and its sessions. */
+/*
+ * What we keep of one user: 48 bytes, so that 100k users fit in the default
+ * hash memory limit (8MB).  The NULL user uses one too, outside the table.
+ */
 typedef struct UserEntry
 {
 	Datum		key;
+	SessionSummary cur;			/* the latest session */
+	SessionRun *held;			/* earlier sessions not emitted, or NULL */
 	uint32		hash;
-	char		status;
-	SessionRun	run;
+	char		status;			/* simplehash's */
+	bool		emitted;		/* has any session been emitted? */
+	bool		dirty;			/* may an event have joined emitted sessions? */
 } UserEntry;
 
 static inline uint32 user_hash(UserSessions *us, Datum key);
@@ -89,11 +100,28 @@ struct UserSessions
 	FmgrInfo	eq_fn;
 	SessionRule rule;
 
+	/* where sessions go */
+	bool		eager;
+	UserSessionsEmit emit;
+	UserSessionsReplay replay;
+	void	   *arg;
+
 	/* the current round's table */
 	MemoryContext roundcxt;
 	userhash_hash *users;
-	SessionRun	null_user;
+	UserEntry	null_user;		/* the NULL user, never spilled */
 	bool		have_null_user;
+	SessionRun *null_user_dirty;	/* its sessions for the replay, if dirty */
+
+	/* events of by-value users not yet added, see flush_batch() */
+	int			nbatch;
+	Datum		batch_key[ADD_BATCH];
+	uint32		batch_hash[ADD_BATCH];
+	int64		batch_ts[ADD_BATCH];
+
+	/* dirty users of finished rounds, kept for the replay */
+	userhash_hash *dirty;
+	bool		any_dirty;
 	size_t		memory_limit;
 	uint32		until_check;
 	bool		spilling;
@@ -106,6 +134,87 @@ struct UserSessions
 	TupleDesc	spilldesc;
 	TupleTableSlot *spillslot;
 };
+
+/* Keep a user's latest session in its held run too. */
+static void
+hold_all(UserEntry *st, MemoryContext cxt)
+{
+	if (st->held == NULL)
+		st->held = MemoryContextAllocZero(cxt, sizeof(SessionRun));
+	session_run_append(st->held, st->cur.start, st->cur.last, st->cur.count, cxt);
+}
+
+/*
+ * Add an event to a user's state.  The user exists already (cur is valid).
+ */
+static inline void
+state_add(UserSessions *us, UserEntry *st, bool keynull, int64 ts)
+{
+	SessionSummary *cur = &st->cur;
+
+	if (likely(ts >= cur->last))
+	{
+		if (session_joins(&us->rule, cur->last, ts))
+		{
+			cur->last = ts;
+			cur->count++;
+			return;
+		}
+		/* cur is complete: a later event can no longer join it in order */
+		if (us->eager && st->held == NULL)
+		{
+			us->emit(us->arg, st->key, keynull, cur);
+			st->emitted = true;
+		}
+		else
+			hold_all(st, us->roundcxt);
+		cur->start = ts;
+		cur->last = ts;
+		cur->count = 1;
+		return;
+	}
+	if (ts >= cur->start)
+	{
+		cur->count++;
+		return;
+	}
+
+	/*
+	 * Out of order.  Once sessions were emitted, the event may reach them:
+	 * the user is dirty, and its emitted sessions will be merged again at
+	 * the end.  (Whether it really does is not worth 8 more bytes a user.)
+	 */
+	if (st->emitted)
+		st->dirty = true;
+	hold_all(st, us->roundcxt);
+	session_run_add_slow(st->held, &us->rule, ts, us->roundcxt);
+	st->cur = st->held->items[--st->held->nsessions];
+}
+
+static inline void
+state_init(UserEntry *st, int64 ts)
+{
+	st->held = NULL;
+	st->emitted = false;
+	st->dirty = false;
+	st->cur.start = ts;
+	st->cur.last = ts;
+	st->cur.count = 1;
+}
+
+/* Emit a user's remaining sessions: held ones, then the latest. */
+static void
+state_emit(UserSessions *us, UserEntry *st, bool keynull)
+{
+	if (st->held != NULL)
+	{
+		int32		k;
+
+		for (k = 0; k < st->held->nsessions; k++)
+			us->emit(us->arg, st->key, keynull, &st->held->items[k]);
+	}
+	us->emit(us->arg, st->key, keynull, &st->cur);
+}
 
 static inline uint32
 user_hash(UserSessions *us, Datum key)
@@ -133,7 +242,7 @@ begin_round(UserSessions *us, int depth)
 {
 	MemoryContextReset(us->roundcxt);
 	us->users = userhash_create(us->roundcxt, 1024, us);
-	memset(&us->null_user, 0, sizeof(SessionRun));
+	memset(&us->null_user, 0, sizeof(UserEntry));
 	us->have_null_user = false;
 	us->spilling = false;
 	us->depth = depth;
@@ -143,7 +252,8 @@ begin_round(UserSessions *us, int depth)
 
 UserSessions *
 user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
-					 size_t memory_limit)
+					 size_t memory_limit, bool eager, UserSessionsEmit emit,
+					 UserSessionsReplay replay, void *arg)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext,
 											  "sessionize users",
@@ -157,6 +267,11 @@ user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
 	us->collation = collation;
 	us->rule = *rule;
 	us->memory_limit = memory_limit;
+	us->eager = eager;
+	us->emit = emit;
+	us->replay = replay;
+	us->arg = arg;
+	Assert(!eager || replay != NULL);
 	get_typlenbyval(user_type, &us->typlen, &us->byval);
 	typentry = lookup_type_cache(user_type,
 								 TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
@@ -177,6 +292,7 @@ user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
 	us->spillslot = MakeSingleTupleTableSlot(us->spilldesc, &TTSOpsMinimalTuple);
 	us->roundcxt = AllocSetContextCreate(cxt, "sessionize user table",
 										 ALLOCSET_DEFAULT_SIZES);
+	us->dirty = userhash_create(cxt, 64, us);
 	MemoryContextSwitchTo(oldcxt);
 
 	begin_round(us, 0);
@@ -209,17 +325,11 @@ spill_event(UserSessions *us, Datum key, uint32 hash, int64 ts)
 	tuplestore_putvalues(us->spill[part], us->spilldesc, values, nulls);
 }
 
-void
-user_sessions_add(UserSessions *us, Datum key, bool keynull, int64 ts)
+/* Add the event of a user (not NULL) whose key hashes to hash. */
+static void
+add_hashed(UserSessions *us, Datum key, uint32 hash, int64 ts)
 {
 	UserEntry  *entry;
-
-	if (keynull)
-	{
-		us->have_null_user = true;
-		session_run_add(&us->null_user, &us->rule, ts, us->roundcxt);
-		return;
-	}
 
 	if (--us->until_check == 0)
 	{
@@ -232,8 +342,6 @@ user_sessions_add(UserSessions *us, Datum key, bool keynull, int64 ts)
 
 	if (us->spilling)
 	{
-		uint32		hash = user_hash(us, key);
-
 		entry = userhash_lookup_hash(us->users, key, hash);
 		if (entry == NULL)
 		{
@@ -245,7 +353,7 @@ user_sessions_add(UserSessions *us, Datum key, bool keynull, int64 ts)
 	{
 		bool		found;
 
-		entry = userhash_insert(us->users, key, &found);
+		entry = userhash_insert_hash(us->users, key, hash, &found);
 		if (!found)
 		{
 			if (!us->byval)
@@ -255,26 +363,133 @@ user_sessions_add(UserSessions *us, Datum key, bool keynull, int64 ts)
 				entry->key = datumCopy(key, false, us->typlen);
 				MemoryContextSwitchTo(oldcxt);
 			}
-			memset(&entry->run, 0, sizeof(SessionRun));
+			state_init(entry, ts);
+			return;
 		}
 	}
-	session_run_add(&entry->run, &us->rule, ts, us->roundcxt);
+	state_add(us, entry, false, ts);
+}
+
+/*
+ * Add the batched events.  The table is far larger than the CPU's caches
+ * and every event lands in a random bucket, so we first compute the
+ * buckets and ask for them all, then visit them: the cache misses overlap
+ * instead of following one another.  Order within a user is kept.
+ */
+static void
+flush_batch(UserSessions *us)
+{
+	int			i;
+
+	for (i = 0; i < us->nbatch; i++)
+	{
+		us->batch_hash[i] = user_hash(us, us->batch_key[i]);
+#if defined(__GNUC__) || defined(__clang__)
+		__builtin_prefetch(&us->users->data[us->batch_hash[i] & us->users->sizemask]);
+#endif
+	}
+	for (i = 0; i < us->nbatch; i++)
+		add_hashed(us, us->batch_key[i], us->batch_hash[i], us->batch_ts[i]);
+	us->nbatch = 0;
+}
+
+void
+user_sessions_add(UserSessions *us, Datum key, bool keynull, int64 ts)
+{
+	if (keynull)
+	{
+		if (us->have_null_user)
+			state_add(us, &us->null_user, true, ts);
+		else
+		{
+			state_init(&us->null_user, ts);
+			us->have_null_user = true;
+		}
+		return;
+	}
+	if (!us->byval)
+	{
+		/* the key may point into a buffer page that goes away: no batching */
+		add_hashed(us, key, user_hash(us, key), ts);
+		return;
+	}
+	us->batch_key[us->nbatch] = key;
+	us->batch_ts[us->nbatch] = ts;
+	if (++us->nbatch == ADD_BATCH)
+		flush_batch(us);
+}
+
+/*
+ * Keep a dirty user for the replay, in the long-lived table: its key and
+ * all its sessions not emitted yet.
+ */
+static void
+keep_dirty(UserSessions *us, Datum key, UserEntry *st)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(us->cxt);
+	bool		found;
+	UserEntry  *d = userhash_insert(us->dirty, key, &found);
+
+	Assert(!found);
+	if (!us->byval)
+		d->key = datumCopy(key, false, us->typlen);
+	d->held = palloc0(sizeof(SessionRun));
+	if (st->held != NULL)
+	{
+		int32		k;
+
+		for (k = 0; k < st->held->nsessions; k++)
+			session_run_append(d->held, st->held->items[k].start,
+							   st->held->items[k].last, st->held->items[k].count,
+							   us->cxt);
+	}
+	session_run_add_summary(d->held, &us->rule, &st->cur, us->cxt);
+	us->any_dirty = true;
+	MemoryContextSwitchTo(oldcxt);
+}
+
+bool
+user_sessions_take_back(UserSessions *us, Datum key, bool keynull,
+						const SessionSummary *s)
+{
+	SessionRun *run;
+
+	if (keynull)
+	{
+		if (us->null_user_dirty == NULL)
+			return false;
+		run = us->null_user_dirty;
+	}
+	else
+	{
+		UserEntry  *d = userhash_lookup(us->dirty, key);
+
+		if (d == NULL)
+			return false;
+		run = d->held;
+	}
+	session_run_add_summary(run, &us->rule, s, us->cxt);
+	return true;
 }
 
 /* End a round: emit the table and queue its spilled partitions. */
 static void
-end_round(UserSessions *us, UserSessionsEmit emit, void *arg)
+end_round(UserSessions *us)
 {
 	userhash_iterator it;
 	UserEntry  *entry;
 	int			part;
 	int			nspilled = 0;
 
+	flush_batch(us);
 	userhash_start_iterate(us->users, &it);
 	while ((entry = userhash_iterate(us->users, &it)) != NULL)
-		emit(arg, entry->key, false, &entry->run);
-	if (us->have_null_user)
-		emit(arg, (Datum) 0, true, &us->null_user);
+	{
+		if (entry->dirty)
+			keep_dirty(us, entry->key, entry);
+		else
+			state_emit(us, entry, false);
+	}
 
 	for (part = 0; part < SPILL_PARTITIONS; part++)
 	{
@@ -296,9 +511,33 @@ end_round(UserSessions *us, UserSessionsEmit emit, void *arg)
 }
 
 void
-user_sessions_finish(UserSessions *us, UserSessionsEmit emit, void *arg)
+user_sessions_finish(UserSessions *us)
 {
-	end_round(us, emit, arg);
+	userhash_iterator it;
+	UserEntry  *entry;
+
+	/* the NULL user was never spilled: it has seen all its events */
+	if (us->have_null_user)
+	{
+		UserEntry  *st = &us->null_user;
+
+		if (st->dirty)
+		{
+			/* its sessions not emitted yet, kept past this round */
+			SessionRun *run = MemoryContextAllocZero(us->cxt, sizeof(SessionRun));
+			int32		k;
+
+			for (k = 0; st->held != NULL && k < st->held->nsessions; k++)
+				session_run_add_summary(run, &us->rule, &st->held->items[k], us->cxt);
+			session_run_add_summary(run, &us->rule, &st->cur, us->cxt);
+			us->null_user_dirty = run;
+			us->any_dirty = true;
+		}
+		else
+			state_emit(us, st, true);
+		us->have_null_user = false;
+	}
+	end_round(us);
 
 	/* the spilled partitions, each a round of its own */
 	while (us->pending != NIL)
@@ -317,7 +556,31 @@ user_sessions_finish(UserSessions *us, UserSessionsEmit emit, void *arg)
 		}
 		ExecClearTuple(us->spillslot);
 		tuplestore_end(sp->store);
-		end_round(us, emit, arg);
+		end_round(us);
+	}
+
+	/*
+	 * Dirty users: take back what was emitted of them, merge, emit again.
+	 * The consumer drops what it hands back.
+	 */
+	if (us->any_dirty)
+	{
+		us->replay(us->arg, us);
+		userhash_start_iterate(us->dirty, &it);
+		while ((entry = userhash_iterate(us->dirty, &it)) != NULL)
+		{
+			int32		k;
+
+			for (k = 0; k < entry->held->nsessions; k++)
+				us->emit(us->arg, entry->key, false, &entry->held->items[k]);
+		}
+		if (us->null_user_dirty != NULL)
+		{
+			int32		k;
+
+			for (k = 0; k < us->null_user_dirty->nsessions; k++)
+				us->emit(us->arg, (Datum) 0, true, &us->null_user_dirty->items[k]);
+		}
 	}
 
 	ExecDropSingleTupleTableSlot(us->spillslot);
