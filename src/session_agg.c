@@ -78,38 +78,47 @@ sessions_aggcontext(FunctionCallInfo fcinfo, const char *fname)
 }
 
 /*
- * sessions_trans(state internal, ts timestamptz, gap interval)
+ * The state of a grouping aggregate whose gap is argument gapargno: created
+ * on the group's first row, and checked on every row to have the same gap.
  */
-Datum
-sessions_trans(PG_FUNCTION_ARGS)
+static inline SessionsAggState *
+sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gapargno)
 {
-	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "sessions_trans");
 	SessionsAggState *st;
 	Interval   *gap;
 
-	if (PG_ARGISNULL(2))
+	if (PG_ARGISNULL(gapargno))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gap must not be null")));
-	gap = PG_GETARG_INTERVAL_P(2);
+	gap = PG_GETARG_INTERVAL_P(gapargno);
 
 	if (PG_ARGISNULL(0))
 	{
 		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
 								   true, 0);
 		st->gap_arg = *gap;
+		return st;
 	}
-	else
-	{
-		st = (SessionsAggState *) PG_GETARG_POINTER(0);
-		if (unlikely(gap->time != st->gap_arg.time ||
-					 gap->day != st->gap_arg.day ||
-					 gap->month != st->gap_arg.month))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("gap must be the same for every row of a group"),
-					 errhint("A per-event gap is available in the window forms, sessionize.session_id() and sessionize.session_start().")));
-	}
+	st = (SessionsAggState *) PG_GETARG_POINTER(0);
+	if (unlikely(gap->time != st->gap_arg.time ||
+				 gap->day != st->gap_arg.day ||
+				 gap->month != st->gap_arg.month))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gap must be the same for every row of a group"),
+				 errhint("A per-event gap is available in the window forms, sessionize.session_id() and sessionize.session_start().")));
+	return st;
+}
+
+/*
+ * sessions_trans(state internal, ts timestamptz, gap interval)
+ */
+Datum
+sessions_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "sessions_trans");
+	SessionsAggState *st = sessions_state_for_row(fcinfo, aggcxt, 2);
 
 	if (!PG_ARGISNULL(1))
 		session_acc_add(&st->acc, &st->rule, PG_GETARG_TIMESTAMPTZ(1), aggcxt);
@@ -325,31 +334,8 @@ Datum
 merge_sessions_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "merge_sessions_trans");
-	SessionsAggState *st;
-	Interval   *gap;
+	SessionsAggState *st = sessions_state_for_row(fcinfo, aggcxt, 4);
 	SessionSummary s;
-
-	if (PG_ARGISNULL(4))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("gap must not be null")));
-	gap = PG_GETARG_INTERVAL_P(4);
-
-	if (PG_ARGISNULL(0))
-	{
-		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
-								   true, 4);
-		st->gap_arg = *gap;
-	}
-	else
-	{
-		st = (SessionsAggState *) PG_GETARG_POINTER(0);
-		if (gap->time != st->gap_arg.time || gap->day != st->gap_arg.day ||
-			gap->month != st->gap_arg.month)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("gap must be the same for every row of a group")));
-	}
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		PG_RETURN_POINTER(st);	/* a summary without times is no session */

@@ -312,16 +312,30 @@ session_window_trans(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/* session_id(): the row's session number, NULL for a NULL time. */
-Datum
-session_window_id_final(PG_FUNCTION_ARGS)
+/*
+ * The state to answer from for the current row, or NULL when the row has
+ * no session (no row yet, or a NULL time).
+ */
+static inline SessionWindowState *
+window_state_for_final(FunctionCallInfo fcinfo)
 {
 	SessionWindowState *st;
 
 	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
+		return NULL;
 	st = (SessionWindowState *) PG_GETARG_POINTER(0);
 	if (st->last_was_null || !st->have_event)
+		return NULL;
+	return st;
+}
+
+/* session_id(): the row's session number, NULL for a NULL time. */
+Datum
+session_window_id_final(PG_FUNCTION_ARGS)
+{
+	SessionWindowState *st = window_state_for_final(fcinfo);
+
+	if (st == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(st->session_no);
 }
@@ -330,12 +344,9 @@ session_window_id_final(PG_FUNCTION_ARGS)
 Datum
 session_window_start_final(PG_FUNCTION_ARGS)
 {
-	SessionWindowState *st;
+	SessionWindowState *st = window_state_for_final(fcinfo);
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (SessionWindowState *) PG_GETARG_POINTER(0);
-	if (st->last_was_null || !st->have_event)
+	if (st == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(st->start);
 }

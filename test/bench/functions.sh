@@ -19,37 +19,12 @@ EVENTS=${BENCH_EVENTS:-10000000}
 USERS=${BENCH_USERS:-100000}
 RUNS=${BENCH_RUNS:-3}
 PORT=${BENCH_PORT:-5488}
-BINDIR=/usr/lib/postgresql/15/bin
 GAP="interval '30 minutes'"
 
-DIR=$(mktemp -d /tmp/sessionize-bench-functions.XXXXXX)
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-[ "$(id -u)" = 0 ] && chown postgres "$DIR"
-cleanup() {
-	as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-as_pg "$BINDIR/initdb" -D "$DIR/data" -A trust --no-sync >/dev/null
-cat >>"$DIR/data/postgresql.conf" <<EOF
-port = $PORT
-unix_socket_directories = '$DIR'
-listen_addresses = ''
-shared_preload_libraries = 'sessionize'
-shared_buffers = 2GB
-max_parallel_workers_per_gather = 0
-max_worker_processes = 8
-max_parallel_workers = 4
-jit = off
-synchronous_commit = off
-EOF
-[ -n "${BENCH_WORK_MEM:-}" ] && echo "work_mem = '$BENCH_WORK_MEM'" >>"$DIR/data/postgresql.conf"
-as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w start >/dev/null
-
-sql() { printf '%s\n' "$1" | as_pg "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres -At; }
+. "$(dirname "$0")/lib.sh"
+conf=("shared_buffers = 2GB" "max_worker_processes = 8" "max_parallel_workers = 4")
+[ -n "${BENCH_WORK_MEM:-}" ] && conf+=("work_mem = '$BENCH_WORK_MEM'")
+bench_cluster functions "$PORT" "${conf[@]}"
 
 echo "sessionize function benchmark: $EVENTS events, $USERS users, gap 30 minutes, median of $RUNS"
 t0=$(date +%s)

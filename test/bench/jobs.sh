@@ -22,36 +22,8 @@ EVENTS=${BENCH_EVENTS:-2000000}
 USERS=${BENCH_USERS:-10000}
 RUNS=${BENCH_RUNS:-3}
 PORT=${BENCH_PORT:-5487}
-BINDIR=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-[ -x "$BINDIR/initdb" ] || BINDIR=/usr/lib/postgresql/15/bin
-
-DIR=$(mktemp -d /tmp/sessionize-bench-jobs.XXXXXX)
-as_pg() {
-	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-[ "$(id -u)" = 0 ] && chown postgres "$DIR"
-cleanup() {
-	as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-as_pg "$BINDIR/initdb" -D "$DIR/data" -A trust --no-sync >/dev/null
-cat >>"$DIR/data/postgresql.conf" <<EOF
-port = $PORT
-unix_socket_directories = '$DIR'
-listen_addresses = ''
-shared_preload_libraries = 'sessionize'
-shared_buffers = 1GB
-max_parallel_workers_per_gather = 0
-synchronous_commit = off
-jit = off
-EOF
-as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w start >/dev/null
-
-PSQL=("$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres)
-# one psql per call; statements run one by one (autocommit), notices hidden
-sql() { printf '%s\n' "$1" | as_pg env PGOPTIONS='-c client_min_messages=warning' "${PSQL[@]}" -At; }
+. "$(dirname "$0")/lib.sh"
+bench_cluster jobs "$PORT" "shared_buffers = 1GB"
 
 sql "CREATE EXTENSION sessionize"
 sql "

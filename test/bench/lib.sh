@@ -1,0 +1,37 @@
+# test/bench/lib.sh: a throwaway PostgreSQL 15 cluster for the benchmarks.
+# Source it, then call bench_cluster NAME PORT [postgresql.conf lines...].
+# It sets BINDIR and DIR, defines as_pg (run as the postgres user when
+# root) and sql (run SQL from an argument, statements one by one, notices
+# hidden), and removes the cluster at exit.
+
+BINDIR=/usr/lib/postgresql/15/bin
+
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+bench_cluster() { # name port [conf lines...]
+	local name=$1 port=$2 line
+	shift 2
+	DIR=$(mktemp -d "/tmp/sessionize-bench-$name.XXXXXX")
+	[ "$(id -u)" = 0 ] && chown postgres "$DIR"
+	trap 'as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
+	as_pg "$BINDIR/initdb" -D "$DIR/data" -A trust --no-sync >/dev/null
+	{
+		echo "port = $port"
+		echo "unix_socket_directories = '$DIR'"
+		echo "listen_addresses = ''"
+		echo "shared_preload_libraries = 'sessionize'"
+		echo "jit = off"
+		echo "synchronous_commit = off"
+		echo "max_parallel_workers_per_gather = 0"
+		for line in "$@"; do echo "$line"; done
+	} >>"$DIR/data/postgresql.conf"
+	as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w start >/dev/null
+	BENCH_PORT_IN_USE=$port
+}
+
+sql() {
+	printf '%s\n' "$1" | as_pg env PGOPTIONS='-c client_min_messages=warning' \
+		"$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$BENCH_PORT_IN_USE" -U postgres -d postgres -At
+}
