@@ -43,7 +43,7 @@
 /* Memory of each spill partition's tuplestore before it goes to disk. */
 #define SPILL_BUFFER_KB			64
 /* Events whose buckets are fetched together. */
-#define ADD_BATCH				16
+#define ADD_BATCH				32
 /* How often (in events) the memory in use is checked. */
 #define MEMORY_CHECK_INTERVAL	1024
 
@@ -383,9 +383,14 @@ flush_batch(UserSessions *us)
 
 	for (i = 0; i < us->nbatch; i++)
 	{
+		UserEntry  *bucket;
+
 		us->batch_hash[i] = user_hash(us, us->batch_key[i]);
+		bucket = &us->users->data[us->batch_hash[i] & us->users->sizemask];
 #if defined(__GNUC__) || defined(__clang__)
-		__builtin_prefetch(&us->users->data[us->batch_hash[i] & us->users->sizemask]);
+		/* an entry may straddle two cache lines */
+		__builtin_prefetch(bucket, 1);
+		__builtin_prefetch((char *) bucket + sizeof(UserEntry) - 1, 1);
 #endif
 	}
 	for (i = 0; i < us->nbatch; i++)
