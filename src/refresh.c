@@ -324,24 +324,22 @@ incremental_sql(const JobInfo *job)
 					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
 					 "wm2 AS (SELECT max_ts, greatest($4::timestamptz, max_ts - $3::interval) AS watermark FROM wm), ",
 					 job->log_name);
-	/*
-	 * A change summary of n events spans at most (n - 1) gaps, so at most
-	 * n + 1 stored sessions start within it plus the gap, and one more may
-	 * start before it and reach it: one backward index scan of n + 2 rows
-	 * finds them all.
-	 */
 	appendStringInfo(&q,
 					 "touched AS (SELECT DISTINCT ON (x.tid) x.tid, x.u, x.session_start, x.last_event_at, x.event_count, x.recompute "
 					 "  FROM (SELECT y.*, c.recompute FROM chk c CROSS JOIN LATERAL ("
-					 "    SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "    FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start <= c.hi + $1::interval "
-					 "    ORDER BY t.session_start DESC LIMIT c.n + 2"
+					 "    (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
+					 "    UNION ALL "
+					 "    (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
 					 "    ) y WHERE c.u IS NOT NULL AND y.session_end >= c.lo "
 					 "  UNION ALL "
 					 "  SELECT y.*, c.recompute FROM chk c CROSS JOIN LATERAL ("
-					 "    SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "    FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start <= c.hi + $1::interval "
-					 "    ORDER BY t.session_start DESC LIMIT c.n + 2"
+					 "    (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
+					 "    UNION ALL "
+					 "    (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
+					 "     FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
 					 "    ) y WHERE c.u IS NULL AND y.session_end >= c.lo) x "
 					 "  ORDER BY x.tid, x.recompute DESC), ",
 					 T, U, EQ);
