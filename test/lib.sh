@@ -5,13 +5,15 @@
 # as_unprivileged  runs a command as the postgres system user when we are
 #                  root (initdb refuses to run as root), as ourselves otherwise
 
-SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential rsync"
+SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential"
 PG_BINDIR=/usr/lib/postgresql/15/bin
 
 ensure_packages() {
 	local missing="" p
 	for p in $SESSIONIZE_PACKAGES; do
-		dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+		# (a removed package can linger as "deinstall ok config-files")
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" != 0 ]; then
