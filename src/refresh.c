@@ -46,9 +46,13 @@
 #include "utils/typcache.h"
 
 #include "security.h"
+#include "session_srf.h"
 #include "session_state.h"
 
 PG_FUNCTION_INFO_V1(sessionize_run_job);
+
+/* A full build says how far it got every so many source rows. */
+#define BUILD_PROGRESS_ROWS		1000000
 
 /* What run_job() knows of a job. */
 typedef struct JobInfo
@@ -429,6 +433,26 @@ run_as_owner(const JobInfo *job, const char *sql, int expected, RunResult *res)
 	}
 }
 
+/* The full build, with sessionize() reporting its progress meanwhile. */
+static void
+run_full_build(const JobInfo *job, RunResult *res)
+{
+	char	   *sql = rebuild_sql(job);
+
+	sessionize_report_progress(job->job_id, BUILD_PROGRESS_ROWS);
+	PG_TRY();
+	{
+		run_as_owner(job, sql, SPI_OK_SELECT, res);
+	}
+	PG_CATCH();
+	{
+		sessionize_report_progress(0, 0);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	sessionize_report_progress(0, 0);
+}
+
 /* Does the log hold a TRUNCATE of the source? */
 static bool
 log_has_truncate(const JobInfo *job)
@@ -540,7 +564,7 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "could not empty the target of job " INT64_FORMAT, job.job_id);
 		res.sessions_deleted = SPI_processed;
-		run_as_owner(&job, rebuild_sql(&job), SPI_OK_SELECT, &res);
+		run_full_build(&job, &res);
 		ereport(NOTICE,
 				(errmsg("job " INT64_FORMAT ": built %s from %s: " INT64_FORMAT " events in " INT64_FORMAT " sessions",
 						job.job_id, job.target_name, job.source_name,

@@ -50,6 +50,7 @@
 #include "executor/nodeHash.h"
 #endif
 
+#include "session_srf.h"
 #include "session_state.h"
 #include "user_sessions.h"
 
@@ -57,6 +58,17 @@ PG_FUNCTION_INFO_V1(sessionize_relation);
 
 /* Rows fetched per SPI round trip. */
 #define SPI_BATCH_ROWS			10000
+
+/* Progress reports for run_job(), see session_srf.h. */
+static int64 progress_job_id = 0;
+static int64 progress_every = 0;
+
+void
+sessionize_report_progress(int64 job_id, int64 every)
+{
+	progress_job_id = job_id;
+	progress_every = every;
+}
 
 /* Everything one call of sessionize() works with. */
 typedef struct SrfState
@@ -70,7 +82,18 @@ typedef struct SrfState
 	Tuplestorestate *result;
 	TupleDesc	resultdesc;
 	MemoryContext resultcxt;
+	int64		rows_read;
 } SrfState;
+
+/* Count a row read; every so often, say so if run_job() asked. */
+static inline void
+srf_count_row(SrfState *srf)
+{
+	if (unlikely(progress_every > 0) && ++srf->rows_read % progress_every == 0)
+		ereport(NOTICE,
+				(errmsg("job " INT64_FORMAT ": " INT64_FORMAT " rows of %s read",
+						progress_job_id, srf->rows_read, get_rel_name(srf->relid))));
+}
 
 /* Write one session into the result. */
 static void
@@ -145,6 +168,7 @@ srf_scan_table(SrfState *srf, Oid relid)
 		Datum		t = slot_getattr(slot, timeattno, &timenull);
 		Datum		u;
 
+		srf_count_row(srf);
 		if (timenull)
 			continue;
 		u = slot_getattr(slot, userattno, &usernull);
@@ -190,6 +214,7 @@ srf_scan_spi(SrfState *srf)
 			Datum		u = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &usernull);
 			Datum		t = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &timenull);
 
+			srf_count_row(srf);
 			if (!timenull)
 				user_sessions_add(srf->users, u, usernull, DatumGetInt64(t));
 		}

@@ -50,6 +50,24 @@ foreach my $preload (0, 1)
 	is($node->safe_psql('postgres', 'SELECT count(*) FROM sessionize.verify(1)'), '0',
 		"job target equals recomputation ($label)");
 
+	# a long full build reports its progress, a NOTICE per million rows
+	if ($preload)
+	{
+		$node->safe_psql('postgres', q{
+			CREATE TABLE big (u int, ts timestamptz);
+			INSERT INTO big SELECT i % 1000, timestamptz '2026-01-01' + i * interval '1 second'
+			FROM generate_series(1, 1000001) i;
+			SELECT sessionize.create_job('big', 'u', 'ts', interval '10 minutes');
+		});
+		my ($stdout, $stderr);
+		$node->psql('postgres', 'SELECT sessionize.run_job(2)',
+			stdout => \$stdout, stderr => \$stderr);
+		like($stderr, qr/NOTICE:  job 2: 1000000 rows of big read/,
+			'full build reports progress');
+		is($node->safe_psql('postgres', 'SELECT count(*) FROM sessionize.verify(2)'), '0',
+			'full build of a million rows is exact');
+	}
+
 	$node->stop;
 }
 
