@@ -2,7 +2,7 @@
 # Source it, then call bench_cluster NAME PORT [postgresql.conf lines...].
 # It sets BINDIR and DIR, defines as_pg (run as the postgres user when
 # root) and sql (run SQL from an argument, statements one by one, notices
-# hidden), and removes the cluster at exit.
+# hidden), and removes the cluster at exit (also on HUP, INT, TERM).
 
 BINDIR=/usr/lib/postgresql/15/bin
 
@@ -16,6 +16,10 @@ bench_cluster() { # name port [conf lines...]
 	DIR=$(mktemp -d "/tmp/sessionize-bench-$name.XXXXXX")
 	[ "$(id -u)" = 0 ] && chown postgres "$DIR"
 	trap 'as_pg "$BINDIR/pg_ctl" -D "$DIR/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
+	# a signal ends the script through exit, so that the EXIT trap runs
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	as_pg "$BINDIR/initdb" -D "$DIR/data" -A trust --no-sync >/dev/null
 	{
 		echo "port = $port"
