@@ -1,9 +1,13 @@
 # test/lib.sh: shared by test/run, test/demo and .ci/run.  Source it.
 #
-# ensure_packages  installs (as root, only what is missing) the Debian
-#                  packages that building and testing sessionize need
+# ensure_packages  installs (as root, apt-get update once, then only what is
+#                  missing) the Debian packages that building and testing
+#                  sessionize need; fast when everything is there
 # as_unprivileged  runs a command as the postgres system user when we are
-#                  root (initdb refuses to run as root), as ourselves otherwise
+#                  root (initdb refuses to run as root), as ourselves
+#                  otherwise, with our PATH (as root, in / when postgres
+#                  cannot enter the current directory)
+# elapsed_since    seconds since a `date +%s` value
 
 SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential"
 PG_BINDIR=/usr/lib/postgresql/15/bin
@@ -20,25 +24,35 @@ ensure_packages() {
 		echo "missing Debian packages:$missing (run as root to install them)" >&2
 		return 1
 	fi
-	echo "== installing:$missing"
+	echo "== installing Debian packages:$missing"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	# the server package must not start a cluster of its own on install
+	# the server package must not create and start a cluster of its own
+	# (on port 5432) when it is installed; ucf keeps this local file
 	mkdir -p /etc/postgresql-common
-	if [ ! -f /etc/postgresql-common/createcluster.conf ] ||
-		! grep -q '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
+	if ! grep -qs '^create_main_cluster *= *false' /etc/postgresql-common/createcluster.conf; then
 		echo 'create_main_cluster = false' >>/etc/postgresql-common/createcluster.conf
 	fi
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	export UCF_FORCE_CONFFOLD=1
+	apt-get update -qq </dev/null || return 1
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		$missing </dev/null >/dev/null || return 1
 }
 
 as_unprivileged() {
 	if [ "$(id -u)" = 0 ]; then
-		runuser -u postgres -- "$@"
+		if runuser -u postgres -- test -x "$PWD" 2>/dev/null; then
+			runuser -u postgres -- env PATH="$PATH" "$@"
+		else # (a directory postgres cannot enter; give absolute paths)
+			(cd / && runuser -u postgres -- env PATH="$PATH" "$@")
+		fi
 	else
 		"$@"
 	fi
 }
 
-# PATH with this PostgreSQL's pg_config first
+elapsed_since() { echo $(( $(date +%s) - $1 )); }
+
+# PATH with this PostgreSQL's pg_config and server binaries first
 export PATH="$PG_BINDIR:$PATH"
