@@ -2,7 +2,7 @@
 SET timezone = 'UTC';
 
 CREATE TABLE w_events (user_id int, ts timestamptz);
--- SPEC.md's worked example (minutes past midnight, gap 10 minutes):
+-- the README's worked example (Semantics) (minutes past midnight, gap 10 minutes):
 -- 0, 5, 15, 26, 36, 60 -> [0..15] (5 -> 15 is exactly the gap), [26..36], [60]
 INSERT INTO w_events
 SELECT 1, timestamptz '2026-01-01' + m * interval '1 minute'

@@ -2,7 +2,7 @@
 SET timezone = 'UTC';
 
 CREATE TABLE g_events (user_id int, ts timestamptz);
--- SPEC.md's worked example, inserted out of time order.
+-- the README's worked example (Semantics), inserted out of time order.
 INSERT INTO g_events
 SELECT 1, timestamptz '2026-01-01' + m * interval '1 minute'
 FROM unnest(ARRAY[36, 0, 60, 15, 26, 5]) AS m;

@@ -20,7 +20,7 @@ CREATE TABLE s_many AS
 SELECT CASE WHEN i % 1000 = 0 THEN NULL ELSE (i * 37) % 2000 END AS user_id,
        timestamptz '2026-01-01' + ((i * 7919) % 86400) * interval '1 second' AS ts
 FROM generate_series(1, 100000) i;
--- The plain-SQL reference of SPEC.md, as a view over a table and a gap.
+-- The plain-SQL reference of the README's Semantics, as a view over a table and a gap.
 CREATE FUNCTION s_reference(gap interval)
 RETURNS TABLE (user_id int, session_start timestamptz, last_event_at timestamptz, event_count bigint)
 LANGUAGE sql AS $$

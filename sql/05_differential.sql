@@ -1,5 +1,5 @@
 -- Randomized differential test: every function against the plain-SQL
--- reference of SPEC.md section 5, on generated data, for many seeds and
+-- reference of the README's Semantics, on generated data, for many seeds and
 -- several gaps.  Times are whole minutes, so exact-gap boundaries and ties
 -- are frequent; keys and times are sometimes NULL; rows are stored in
 -- random order, or in time order with late rows after them.

@@ -2,7 +2,7 @@
 SET timezone = 'UTC';
 
 CREATE TABLE clicks (user_id int, ts timestamptz, page text);
--- SPEC.md's worked example for user 1 (gap 10 minutes)
+-- the README's worked example (Semantics) for user 1 (gap 10 minutes)
 INSERT INTO clicks
 SELECT 1, timestamptz '2026-01-01' + m * interval '1 minute', 'p' || m
 FROM unnest(ARRAY[0, 5, 15, 26, 36, 60]) AS m;

@@ -2,13 +2,13 @@
 -- mutation steps (in-order and late inserts, deletes, updates of time and
 -- user, rolled-back writes, the odd TRUNCATE), run_job() every few steps,
 -- and after each run the target must equal a recomputation from scratch,
--- both by verify() and by SPEC.md's plain-SQL reference.
+-- both by verify() and by the plain-SQL reference of the README's Semantics.
 SET timezone = 'UTC';
 
 CREATE TABLE r_events (id bigserial, user_id int, ts timestamptz);
 CREATE INDEX ON r_events (user_id, ts);
 
--- SPEC.md's reference over r_events.
+-- the README's plain-SQL reference over r_events.
 CREATE FUNCTION r_reference(gap interval)
 RETURNS TABLE (user_id int, session_start timestamptz, last_event_at timestamptz, event_count bigint)
 LANGUAGE sql AS $$

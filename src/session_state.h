@@ -8,7 +8,7 @@
  * timestamptz, the caller's own unit for bigint epochs.  A session is
  * summarised as (first event, last event, event count).  Two summaries
  * belong to one session when they overlap or when the later one starts no
- * more than "gap" after the earlier one ends (SPEC.md section 1: inclusive,
+ * more than "gap" after the earlier one ends (README, Semantics rule 1: inclusive,
  * as in Flink, Kafka Streams and Spark).
  *
  * A SessionRun is a sorted array of summaries of which no two join.  The

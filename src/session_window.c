@@ -13,7 +13,7 @@
  * for time in timestamptz and timestamp with interval gap and duration, and
  * bigint with bigint gap and duration.  The gap may vary from row to row:
  * a session then stays open until the latest ts + gap of its events (Spark's
- * dynamic gap); with a constant gap this is exactly the rule of SPEC.md
+ * dynamic gap); with a constant gap this is exactly the rule of the README's Semantics
  * section 1.
  *
  * The rows must reach the transition function in time order, and each row's

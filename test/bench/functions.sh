@@ -100,7 +100,7 @@ NAME[group_floor]="3. GROUP BY min/max/count (floor)"
 Q[group_floor]=$(sess_count "SELECT user_id, min(event_ts) AS session_start, max(event_ts) AS last_event_at, count(*) AS event_count
   FROM events GROUP BY user_id")
 
-# SPEC.md section 5, word for word (key = user_id, ts = event_ts)
+# the README's plain-SQL reference (Semantics), word for word (key = user_id, ts = event_ts)
 NAME[sql_lag_sum]="4a. SQL: LAG + SUM + GROUP BY"
 SQL_LAG_SUM="SELECT user_id, min(event_ts) AS session_start, max(event_ts) AS last_event_at, count(*) AS event_count
 FROM (SELECT user_id, event_ts, sum(is_new) OVER (PARTITION BY user_id ORDER BY event_ts ROWS UNBOUNDED PRECEDING) AS n
@@ -320,7 +320,7 @@ md_name() {
 	scan) echo 'bare sequential scan' ;;
 	window_floor) echo '`count(*) OVER (PARTITION BY user_id ORDER BY event_ts)` (window floor)' ;;
 	group_floor) echo '`GROUP BY user_id` with min, max, count (grouping floor)' ;;
-	sql_lag_sum) echo 'plain SQL: LAG + running SUM + GROUP BY (SPEC.md reference)' ;;
+	sql_lag_sum) echo 'plain SQL: LAG + running SUM + GROUP BY (the README's reference)' ;;
 	sql_boundaries) echo 'plain SQL: LAG, boundary rows only + lead()' ;;
 	sql_per_event) echo 'plain SQL: per-event session number (LAG + running SUM)' ;;
 	sessions_agg) echo '`sessionize.sessions()` + unnest' ;;
