@@ -43,14 +43,17 @@ PG_FUNCTION_INFO_V1(merge_sessions_trans);
 #define SESSIONS_STATE_HEADER	(1 + 1 + 8 + 4)
 
 /*
- * Transition state of sessions().  What every row touches comes first: the
- * latest session and the gap as given (checked on every row).
+ * Transition state of sessions().  What every row touches comes first, so
+ * that a row usually reads one cache line of it: the rule, then the latest
+ * session.  The hash aggregate allocates the state right after the group's
+ * key and per-group data, which the lookup has just read.
  */
 typedef struct SessionsAggState
 {
-	SessionAcc	acc;
-	Interval	gap_arg;		/* the gap as given, to check it stays put */
 	SessionRule rule;
+	SessionAcc	acc;
+	bool		check_gap;		/* the gap argument may vary from row to row */
+	Interval	gap_arg;		/* the gap as given, to check it stays put */
 } SessionsAggState;
 
 static SessionsAggState *
@@ -79,7 +82,8 @@ sessions_aggcontext(FunctionCallInfo fcinfo, const char *fname)
 
 /*
  * The state of a grouping aggregate whose gap is argument gapargno: created
- * on the group's first row, and checked on every row to have the same gap.
+ * on the group's first row, and checked on every row to have the same gap,
+ * unless the gap is a constant or a parameter (then it cannot vary).
  */
 static inline SessionsAggState *
 sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gapargno)
@@ -87,20 +91,29 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 	SessionsAggState *st;
 	Interval   *gap;
 
+	if (likely(!PG_ARGISNULL(0)))
+	{
+		st = (SessionsAggState *) PG_GETARG_POINTER(0);
+		if (likely(!st->check_gap))
+			return st;
+	}
+	else
+		st = NULL;
+
 	if (PG_ARGISNULL(gapargno))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gap must not be null")));
 	gap = PG_GETARG_INTERVAL_P(gapargno);
 
-	if (PG_ARGISNULL(0))
+	if (st == NULL)
 	{
 		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
 								   true, 0);
 		st->gap_arg = *gap;
+		st->check_gap = !get_fn_expr_arg_stable(fcinfo->flinfo, gapargno);
 		return st;
 	}
-	st = (SessionsAggState *) PG_GETARG_POINTER(0);
 	if (unlikely(gap->time != st->gap_arg.time ||
 				 gap->day != st->gap_arg.day ||
 				 gap->month != st->gap_arg.month))
