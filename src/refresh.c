@@ -308,6 +308,42 @@ rebuild_sql(const JobInfo *job)
  * deleted and the other new sessions inserted, so no key is ever deleted
  * and inserted in the same statement.
  */
+/*
+ * The stored sessions that the changes of chk rows touch: those that start
+ * at most a gap after the change's last time and end (last event + gap) at
+ * or after its first time.  same_user matches target rows t to the change
+ * c; for_change filters the changes.
+ *
+ * For each change, one backward index scan finds f, the latest session
+ * that starts by hi + gap.  When f starts at or before lo (what an append
+ * finds: the change lands in or after the user's latest session), f is the
+ * only candidate.  Only when f starts after lo (an earlier event) are the
+ * sessions starting in (lo, f) and the latest one starting by lo read too;
+ * the planner turns the test on f into a one-time filter, so appends pay
+ * for one index probe each.
+ */
+static char *
+touched_branch(const JobInfo *job, const char *same_user, const char *for_change)
+{
+	const char *T = job->target_name;
+	const char *U = job->user_ident;
+	char	   *cols_t = psprintf("t.ctid AS tid, t.%s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end", U);
+
+	return psprintf("SELECT y.*, c.recompute FROM chk c "
+					"CROSS JOIN LATERAL (SELECT %1$s FROM %2$s t WHERE %3$s AND t.session_start <= c.hi + $1::interval "
+					"                    ORDER BY t.session_start DESC LIMIT 1) f "
+					"CROSS JOIN LATERAL ("
+					"  SELECT f.tid, f.u, f.session_start, f.last_event_at, f.event_count, f.session_end "
+					"  UNION ALL "
+					"  (SELECT %1$s FROM %2$s t WHERE f.session_start > c.lo AND %3$s "
+					"   AND t.session_start > c.lo AND t.session_start < f.session_start) "
+					"  UNION ALL "
+					"  (SELECT %1$s FROM %2$s t WHERE f.session_start > c.lo AND %3$s AND t.session_start <= c.lo "
+					"   ORDER BY t.session_start DESC LIMIT 1)"
+					") y WHERE %4$s AND y.session_end >= c.lo",
+					cols_t, T, same_user, for_change);
+}
+
 static char *
 incremental_sql(const JobInfo *job)
 {
@@ -318,6 +354,11 @@ incremental_sql(const JobInfo *job)
 	char	   *same_user = psprintf("(%%1$s.u %s %%2$s.u OR (%%1$s.u IS NULL AND %%2$s.u IS NULL))", EQ);
 	char	   *same_user_tf = psprintf(same_user, "t", "f");
 	char	   *same_user_mf = psprintf(same_user, "m", "f");
+	char	   *touched_nn;
+	char	   *touched_null;
+
+	touched_nn = touched_branch(job, psprintf("t.%s %s c.u", U, EQ), "c.u IS NOT NULL");
+	touched_null = touched_branch(job, psprintf("t.%s IS NULL", U), "c.u IS NULL");
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
@@ -330,23 +371,10 @@ incremental_sql(const JobInfo *job)
 					 job->log_name);
 	appendStringInfo(&q,
 					 "touched AS (SELECT DISTINCT ON (x.tid) x.tid, x.u, x.session_start, x.last_event_at, x.event_count, x.recompute "
-					 "  FROM (SELECT y.*, c.recompute FROM chk c CROSS JOIN LATERAL ("
-					 "    (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "     FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
-					 "    UNION ALL "
-					 "    (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "     FROM %1$s t WHERE t.%2$s %3$s c.u AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
-					 "    ) y WHERE c.u IS NOT NULL AND y.session_end >= c.lo "
-					 "  UNION ALL "
-					 "  SELECT y.*, c.recompute FROM chk c CROSS JOIN LATERAL ("
-					 "    (SELECT t.ctid AS tid, t.%2$s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "     FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start <= c.lo ORDER BY t.session_start DESC LIMIT 1) "
-					 "    UNION ALL "
-					 "    (SELECT t.ctid, t.%2$s, t.session_start, t.last_event_at, t.event_count, t.session_end "
-					 "     FROM %1$s t WHERE t.%2$s IS NULL AND t.session_start > c.lo AND t.session_start <= c.hi + $1::interval)"
-					 "    ) y WHERE c.u IS NULL AND y.session_end >= c.lo) x "
+					 "  FROM (%1$s UNION ALL %2$s) x "
 					 "  ORDER BY x.tid, x.recompute DESC), ",
-					 T, U, EQ);
+					 touched_nn, touched_null);
+
 	appendStringInfo(&q,
 					 "merged AS (SELECT x.u, sessionize.merge_sessions(x.lo, x.hi, x.n, $1::interval) AS ss FROM ("
 					 "    SELECT u, lo, hi, n FROM chk WHERE kind = 'i' AND NOT recompute "
