@@ -22,7 +22,8 @@ OBJS = \
 	src/security.o \
 	src/job_api.o \
 	src/capture.o \
-	src/refresh.o
+	src/refresh.o \
+	src/apply_inserts.o
 
 DATA = $(wildcard sessionize--*.sql)
 

@@ -110,6 +110,23 @@ SELECT full_rebuild, sessions_inserted FROM sessionize.run_job(:job);
 SELECT session_start, last_event_at, event_count FROM clicks_sessions ORDER BY 1;
 SELECT count(*) AS differences FROM sessionize.verify(:job);
 
+-- Inserted events are merged into the sessions they touch by probing the
+-- target's (user, session_start) index from C (DEBUG1 says so); a target
+-- that the probe must not read directly, here one with row-level security,
+-- gets the same result from the general SQL statement.
+INSERT INTO clicks VALUES (1, '2026-01-01 00:30', 'p'), (1, '2026-01-01 03:00', 'p');
+SET client_min_messages = debug1;
+SELECT events_inserted, sessions_inserted, sessions_updated FROM sessionize.run_job(:job);
+RESET client_min_messages;
+ALTER TABLE clicks_sessions ENABLE ROW LEVEL SECURITY;
+INSERT INTO clicks VALUES (1, '2026-01-01 00:45', 'p'), (1, '2026-01-01 03:30', 'p');
+SET client_min_messages = debug1;
+SELECT events_inserted, sessions_inserted, sessions_updated FROM sessionize.run_job(:job);
+RESET client_min_messages;
+ALTER TABLE clicks_sessions DISABLE ROW LEVEL SECURITY;
+SELECT session_start, last_event_at, event_count FROM clicks_sessions WHERE user_id = 1 ORDER BY 1;
+SELECT count(*) AS differences FROM sessionize.verify(:job);
+
 -- Counters.
 SELECT runs, events_deleted > 0 AS counted_deletes, late_events > 0 AS counted_late, last_error
 FROM sessionize.job_status WHERE job_id = :job;

@@ -8,14 +8,18 @@
  *	   lock its job_state row (a concurrent pass waits here);
  *	2. take ACCESS SHARE on the source, so that no TRUNCATE can commit
  *	   while we work;
- *	3. as the job owner, in ONE statement (hence one snapshot), consume the
- *	   change log and apply it to the target: the sessions of inserted rows
- *	   are merged into the stored sessions they touch, without reading old
- *	   events; users with deleted (or updated) rows have the spans their
- *	   changes touch re-read from the source and sessionized again.  A log
- *	   row and the source rows it describes are written by the same writer
- *	   transaction, so one snapshot sees both or neither: every change is
- *	   applied exactly once, whatever commits while we run;
+ *	3. as the job owner, consume the change log and apply it to the target:
+ *	   a. the log's inserted events are merged into the stored sessions they
+ *	      touch, without reading old events, by apply_inserts.c, which
+ *	      probes the target's index from C (when it can; see there);
+ *	   b. what is left (deletes, updates; all of it when 3a does not apply)
+ *	      in ONE statement (hence one snapshot): inserted events merged as
+ *	      in 3a, in SQL; users with deleted (or updated) rows have the spans
+ *	      their changes touch re-read from the source and sessionized again.
+ *	      A log row and the source rows it describes are written by the
+ *	      same writer transaction, so one snapshot sees both or neither:
+ *	      every change is applied exactly once, whatever commits while we
+ *	      run;
  *	   the first pass, a TRUNCATE, or a new gap rebuild the target from a
  *	   full one-pass sessionize() of the source instead;
  *	4. close the sessions that the new watermark passed;
@@ -45,6 +49,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "refresh.h"
 #include "security.h"
 #include "session_srf.h"
 #include "session_state.h"
@@ -53,49 +58,6 @@ PG_FUNCTION_INFO_V1(sessionize_run_job);
 
 /* A full build says how far it got every so many source rows. */
 #define BUILD_PROGRESS_ROWS		1000000
-
-/* What run_job() knows of a job. */
-typedef struct JobInfo
-{
-	int64		job_id;
-	Oid			source;
-	char	   *user_column;
-	char	   *time_column;
-	Interval   *gap;
-	Interval   *exact_gap;		/* the gap with days as 24 hours */
-	Oid			target;
-	Interval   *allowed_lateness;
-	Oid			owner;
-	bool		needs_rebuild;
-	bool		have_max_event_time;
-	TimestampTz max_event_time;
-	bool		have_watermark;
-	TimestampTz watermark;
-	/* SQL text pieces, quoted */
-	char	   *source_name;
-	char	   *target_name;
-	char	   *log_name;
-	char	   *user_ident;
-	char	   *time_ident;
-	char	   *user_type;
-	char	   *user_eq;		/* OPERATOR(schema.=) for the user type */
-} JobInfo;
-
-/* What a pass did. */
-typedef struct RunResult
-{
-	int64		events_inserted;
-	int64		events_deleted;
-	int64		sessions_inserted;
-	int64		sessions_deleted;
-	int64		sessions_updated;
-	int64		late_events;
-	bool		have_max_event_time;
-	TimestampTz max_event_time;
-	bool		have_watermark;
-	TimestampTz watermark;
-	bool		full_rebuild;
-} RunResult;
 
 static char *
 qualified_relation_name(Oid relid)
@@ -232,6 +194,7 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 						job->user_column, job->source_name),
 				 errdetail("Job " INT64_FORMAT " needs it as its user column.", job_id)));
 	job->user_type = format_type_be_qualified(usertype);
+	job->user_type_oid = usertype;
 	typentry = lookup_type_cache(usertype, TYPECACHE_EQ_OPR);
 	if (!OidIsValid(typentry->eq_opr))
 		ereport(ERROR,
@@ -450,14 +413,14 @@ run_as_owner(const JobInfo *job, const char *sql, int expected, RunResult *res)
 		if (SPI_processed != 1)
 			elog(ERROR, "job " INT64_FORMAT " statement returned " UINT64_FORMAT " rows",
 				 job->job_id, SPI_processed);
-		res->events_inserted = spi_int64(0, 1);
-		res->events_deleted = spi_int64(0, 2);
-		res->sessions_inserted = spi_int64(0, 3);
+		res->events_inserted += spi_int64(0, 1);
+		res->events_deleted += spi_int64(0, 2);
+		res->sessions_inserted += spi_int64(0, 3);
 		res->sessions_deleted += spi_int64(0, 4);
-		res->late_events = spi_int64(0, 5);
+		res->late_events += spi_int64(0, 5);
 		res->have_max_event_time = spi_timestamptz(0, 6, &res->max_event_time);
 		res->have_watermark = spi_timestamptz(0, 7, &res->watermark);
-		res->sessions_updated = spi_int64(0, 8);
+		res->sessions_updated += spi_int64(0, 8);
 	}
 }
 
@@ -481,12 +444,12 @@ run_full_build(const JobInfo *job, RunResult *res)
 	sessionize_report_progress(0, 0);
 }
 
-/* Does the log hold a TRUNCATE of the source? */
+/* Does the log hold a row that meets condition? */
 static bool
-log_has_truncate(const JobInfo *job)
+log_has(const JobInfo *job, const char *condition)
 {
 	SessionizeIdentity saved;
-	char	   *sql = psprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE kind = 't')", job->log_name);
+	char	   *sql = psprintf("SELECT EXISTS (SELECT 1 FROM %s WHERE %s)", job->log_name, condition);
 	int			ret;
 	bool		isnull;
 	bool		result;
@@ -559,6 +522,8 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 	Datum		values[8];
 	bool		nulls[8] = {false, false, false, false, false, false, false, false};
 	HeapTuple	tuple;
+	bool		had_watermark;
+	TimestampTz old_watermark;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -576,10 +541,13 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 
 	lock_and_read_job(PG_GETARG_INT64(0), &job);
 
+	had_watermark = job.have_watermark;
+	old_watermark = job.watermark;
+
 	/* no TRUNCATE of the source can commit until we are done */
 	LockRelationOid(job.source, AccessShareLock);
 
-	res.full_rebuild = job.needs_rebuild || log_has_truncate(&job);
+	res.full_rebuild = job.needs_rebuild || log_has(&job, "kind = 't'");
 	if (res.full_rebuild)
 	{
 		SessionizeIdentity saved;
@@ -599,11 +567,19 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 						res.events_inserted, res.sessions_inserted)));
 	}
 	else
-		run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, &res);
+	{
+		/*
+		 * Inserted events first, on the fast path when it applies; then, in
+		 * SQL, whatever is left in the log (deletes and updates, or all of it
+		 * when the fast path does not apply).
+		 */
+		if (!sessionize_apply_inserts(&job, &res) || log_has(&job, "true"))
+			run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, &res);
+	}
 
 	/* sessions that the watermark passed are closed */
 	if (res.have_watermark &&
-		(!job.have_watermark || res.watermark > job.watermark))
+		(!had_watermark || res.watermark > old_watermark))
 	{
 		Oid			types[1] = {TIMESTAMPTZOID};
 		Datum		wm[1] = {TimestampTzGetDatum(res.watermark)};

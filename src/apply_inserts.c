@@ -1,0 +1,760 @@
+/*-------------------------------------------------------------------------
+ *
+ * apply_inserts.c
+ *	  run_job()'s path for inserted events: merge them into the stored
+ *	  sessions they touch, probing the target's (user, session_start) index
+ *	  directly instead of through SQL.
+ *
+ * Inserted events never need old events: a stored session and the events
+ * that reach it merge into one summary (start, last event, count), and
+ * events landing between two sessions may bridge them.  So for the log's
+ * insert entries ('i' rows, each a run of one user's events that join one
+ * another) this path:
+ *	1. deletes them from the log and reads them (one statement);
+ *	2. sorts them by user and time and, per entry, walks the target's index
+ *	   backwards from (user, last time + gap): the first session found is,
+ *	   for an append, the only one the entry can touch; an earlier entry
+ *	   keeps walking while sessions start after its first time;
+ *	3. merges each user's entries into the sessions they touch, in memory,
+ *	   with the same code as merge_sessions();
+ *	4. writes the difference with three set-based statements: the sessions
+ *	   that changed, the ones that were absorbed by a bridge, the new ones.
+ * The general statement of refresh.c then handles what is left in the log
+ * (deletes, updates), if anything.  Taking the inserts first is safe: they
+ * move the target to the sessions of the events it had plus the inserted
+ * ones, whatever else happened; a delete that follows recomputes the spans
+ * it touches from the source, which has the inserted events too.
+ *
+ * The path is taken when the target is a plain table without row-level
+ * security, with a valid btree index whose first two keys are the user
+ * column (default operator class) and session_start (ascending), and the
+ * job owner may read it and the source.  Otherwise run_job() does all of
+ * it in SQL.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/apply_inserts.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/nbtree.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "storage/itemptr.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "refresh.h"
+#include "security.h"
+#include "session_state.h"
+
+/* One insert entry of the log: a run of one user's events. */
+typedef struct InsertEntry
+{
+	Datum		user;
+	bool		user_null;
+	SessionSummary s;
+} InsertEntry;
+
+/* A stored session that an entry touches. */
+typedef struct StoredSession
+{
+	ItemPointerData tid;
+	SessionSummary s;
+	bool		kept;			/* a merged session has its start */
+} StoredSession;
+
+/* A change to the target. */
+typedef struct TargetChange
+{
+	char		kind;			/* 'u'pdate, 'd'elete, 'i'nsert */
+	ItemPointerData tid;		/* for 'u' and 'd' */
+	const InsertEntry *user;	/* for 'i': an entry of the user */
+	SessionSummary s;			/* for 'u' and 'i' */
+} TargetChange;
+
+/* What the path needs of the target and its index. */
+typedef struct TargetIndex
+{
+	Relation	heap;
+	Relation	index;
+	AttrNumber	att_start;
+	AttrNumber	att_last;
+	AttrNumber	att_count;
+	Oid			user_opcintype;
+	Oid			user_collation;
+	RegProcedure user_eqproc;
+	FmgrInfo	user_cmp;
+	RegProcedure start_leproc;
+} TargetIndex;
+
+typedef struct SortContext
+{
+	FmgrInfo   *cmp;
+	Oid			collation;
+} SortContext;
+
+/*
+ * Open the target and find an index the path can probe; false (nothing
+ * kept open) if there is none or the path does not apply.
+ */
+static bool
+open_target_index(const JobInfo *job, TargetIndex *ti)
+{
+	Relation	heap;
+	AttrNumber	att_user;
+	AttrNumber	att_start;
+	Oid			user_opfamily;
+	Oid			time_opfamily;
+	Oid			opclass;
+	Oid			user_type = InvalidOid;
+	int32		user_typmod;
+	Oid			user_collation = InvalidOid;
+	List	   *indexes;
+	ListCell   *lc;
+
+	/*
+	 * The owner must be able to read the target, and the source too: the
+	 * log holds what the source held, and an owner who lost SELECT on it
+	 * gets the general statement's permission error.  (Column privileges
+	 * only also mean the general statement.)
+	 */
+	if (pg_class_aclcheck(job->target, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		pg_class_aclcheck(job->source, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return false;
+
+	opclass = GetDefaultOpClass(job->user_type_oid, BTREE_AM_OID);
+	if (!OidIsValid(opclass) || !OidIsValid(get_array_type(job->user_type_oid)))
+		return false;
+	user_opfamily = get_opclass_family(opclass);
+	time_opfamily = get_opclass_family(GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID));
+
+	heap = table_open(job->target, AccessShareLock);
+	if (heap->rd_rel->relkind != RELKIND_RELATION || heap->rd_rel->relrowsecurity)
+	{
+		table_close(heap, NoLock);
+		return false;
+	}
+	att_user = get_attnum(job->target, job->user_column);
+	att_start = get_attnum(job->target, "session_start");
+	if (att_user != InvalidAttrNumber)
+		get_atttypetypmodcoll(job->target, att_user, &user_type, &user_typmod,
+							  &user_collation);
+	if (att_user == InvalidAttrNumber || att_start == InvalidAttrNumber ||
+		user_type != job->user_type_oid ||
+		get_atttype(job->target, att_start) != TIMESTAMPTZOID)
+	{
+		table_close(heap, NoLock);
+		return false;
+	}
+
+	indexes = RelationGetIndexList(heap);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+
+		if (form->indisvalid && form->indisready && form->indislive &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			form->indnkeyatts >= 2 &&
+			form->indkey.values[0] == att_user &&
+			form->indkey.values[1] == att_start &&
+			RelationGetIndexExpressions(index) == NIL &&
+			RelationGetIndexPredicate(index) == NIL &&
+			index->rd_opfamily[0] == user_opfamily &&
+			index->rd_indcollation[0] == user_collation &&
+			index->rd_opfamily[1] == time_opfamily &&
+			index->rd_opcintype[1] == TIMESTAMPTZOID &&
+			(index->rd_indoption[1] & INDOPTION_DESC) == 0)
+		{
+			Oid			eqopr = get_opfamily_member(user_opfamily,
+													index->rd_opcintype[0],
+													index->rd_opcintype[0],
+													BTEqualStrategyNumber);
+			Oid			leopr = get_opfamily_member(time_opfamily,
+													TIMESTAMPTZOID, TIMESTAMPTZOID,
+													BTLessEqualStrategyNumber);
+			Oid			cmpproc = get_opfamily_proc(user_opfamily,
+													index->rd_opcintype[0],
+													index->rd_opcintype[0],
+													BTORDER_PROC);
+
+			if (OidIsValid(eqopr) && OidIsValid(leopr) && OidIsValid(cmpproc))
+			{
+				ti->heap = heap;
+				ti->index = index;
+				ti->att_start = att_start;
+				ti->att_last = get_attnum(job->target, "last_event_at");
+				ti->att_count = get_attnum(job->target, "event_count");
+				ti->user_opcintype = index->rd_opcintype[0];
+				ti->user_collation = index->rd_indcollation[0];
+				ti->user_eqproc = get_opcode(eqopr);
+				ti->start_leproc = get_opcode(leopr);
+				fmgr_info(cmpproc, &ti->user_cmp);
+				if (ti->att_last != InvalidAttrNumber &&
+					ti->att_count != InvalidAttrNumber &&
+					get_atttype(job->target, ti->att_last) == TIMESTAMPTZOID &&
+					get_atttype(job->target, ti->att_count) == INT8OID)
+				{
+					list_free(indexes);
+					return true;
+				}
+			}
+		}
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	table_close(heap, NoLock);
+	return false;
+}
+
+/* Order entries by user (NULL last), then by first time. */
+static int
+compare_entries(const void *a, const void *b, void *arg)
+{
+	const InsertEntry *ea = (const InsertEntry *) a;
+	const InsertEntry *eb = (const InsertEntry *) b;
+	SortContext *sc = (SortContext *) arg;
+
+	if (ea->user_null != eb->user_null)
+		return ea->user_null ? 1 : -1;
+	if (!ea->user_null)
+	{
+		int32		c = DatumGetInt32(FunctionCall2Coll(sc->cmp, sc->collation,
+														ea->user, eb->user));
+
+		if (c != 0)
+			return c;
+	}
+	if (ea->s.start != eb->s.start)
+		return ea->s.start < eb->s.start ? -1 : 1;
+	return 0;
+}
+
+static bool
+same_user(TargetIndex *ti, const InsertEntry *a, const InsertEntry *b)
+{
+	if (a->user_null || b->user_null)
+		return a->user_null && b->user_null;
+	return DatumGetInt32(FunctionCall2Coll(&ti->user_cmp, ti->user_collation,
+										   a->user, b->user)) == 0;
+}
+
+/*
+ * Delete the log's insert entries and read them.  Returns how many; sums
+ * their events and late events, and their latest time.
+ */
+static int
+read_insert_entries(const JobInfo *job, InsertEntry **entries_out,
+					int64 *events, int64 *late, bool *have_max, TimestampTz *max_ts)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			nentries = 0;
+	int			capacity = 64;
+	InsertEntry *entries = palloc(sizeof(InsertEntry) * capacity);
+	uint64		row;
+	int			ret;
+
+	ret = SPI_execute(psprintf("DELETE FROM %s WHERE kind = 'i' RETURNING u, lo, hi, n, late",
+							   job->log_name), false, 0);
+	if (ret != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not read the change log of job " INT64_FORMAT, job->job_id);
+
+	get_typlenbyvalalign(job->user_type_oid, &typlen, &typbyval, &typalign);
+	for (row = 0; row < SPI_processed; row++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[row];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		arrays[5];
+		Datum	   *u,
+				   *lo,
+				   *hi,
+				   *n,
+				   *lt;
+		bool	   *unull,
+				   *lonull,
+				   *hinull,
+				   *nnull,
+				   *ltnull;
+		int			nu,
+					nlo,
+					nhi,
+					nn,
+					nlt;
+		int			k;
+
+		for (k = 0; k < 5; k++)
+		{
+			bool		isnull;
+
+			arrays[k] = SPI_getbinval(tuple, desc, k + 1, &isnull);
+			if (isnull)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("change log %s of job " INT64_FORMAT " has an entry with a null array",
+								job->log_name, job->job_id)));
+		}
+		deconstruct_array(DatumGetArrayTypeP(arrays[0]), job->user_type_oid,
+						  typlen, typbyval, typalign, &u, &unull, &nu);
+		deconstruct_array(DatumGetArrayTypeP(arrays[1]), TIMESTAMPTZOID,
+						  sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &lo, &lonull, &nlo);
+		deconstruct_array(DatumGetArrayTypeP(arrays[2]), TIMESTAMPTZOID,
+						  sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &hi, &hinull, &nhi);
+		deconstruct_array(DatumGetArrayTypeP(arrays[3]), INT8OID,
+						  sizeof(int64), true, TYPALIGN_DOUBLE, &n, &nnull, &nn);
+		deconstruct_array(DatumGetArrayTypeP(arrays[4]), INT8OID,
+						  sizeof(int64), true, TYPALIGN_DOUBLE, &lt, &ltnull, &nlt);
+		if (nlo != nu || nhi != nu || nn != nu || nlt != nu)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("change log %s of job " INT64_FORMAT " has an entry whose arrays differ in length",
+							job->log_name, job->job_id)));
+
+		for (k = 0; k < nu; k++)
+		{
+			InsertEntry *e;
+
+			/* a run without times is no session (as in merge_sessions()) */
+			if (lonull[k] || hinull[k] || nnull[k])
+				continue;
+			if (nentries == capacity)
+			{
+				capacity *= 2;
+				entries = repalloc_huge(entries, sizeof(InsertEntry) * capacity);
+			}
+			e = &entries[nentries];
+			e->user = u[k];
+			e->user_null = unull[k];
+			e->s.start = DatumGetTimestampTz(lo[k]);
+			e->s.last = DatumGetTimestampTz(hi[k]);
+			e->s.count = DatumGetInt64(n[k]);
+			if (e->s.start > e->s.last || e->s.count < 1 ||
+				(e->s.start != e->s.last && e->s.count < 2))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("change log %s of job " INT64_FORMAT " has an invalid entry",
+								job->log_name, job->job_id),
+						 errdetail("An entry needs lo <= hi and at least one event, two if it spans time.")));
+			*events += e->s.count;
+			if (!ltnull[k])
+				*late += DatumGetInt64(lt[k]);
+			if (!*have_max || e->s.last > *max_ts)
+			{
+				*have_max = true;
+				*max_ts = e->s.last;
+			}
+			nentries++;
+		}
+	}
+	*entries_out = entries;
+	return nentries;
+}
+
+/*
+ * Add to *touched the stored sessions of e's user that e touches: walking
+ * the index backwards from (user, e.last + gap), every session that starts
+ * after e.start, then the one before if it reaches e.start.
+ */
+static void
+probe(const TargetIndex *ti, IndexScanDesc scan, TupleTableSlot *slot,
+	  const InsertEntry *e, int64 gap, StoredSession **touched,
+	  int *ntouched, int *captouched)
+{
+	ScanKeyData keys[2];
+
+	if (e->user_null)
+		ScanKeyEntryInitialize(&keys[0], SK_ISNULL | SK_SEARCHNULL, 1,
+							   InvalidStrategy, InvalidOid, InvalidOid,
+							   InvalidOid, (Datum) 0);
+	else
+		ScanKeyEntryInitialize(&keys[0], 0, 1, BTEqualStrategyNumber,
+							   ti->user_opcintype, ti->user_collation,
+							   ti->user_eqproc, e->user);
+	ScanKeyEntryInitialize(&keys[1], 0, 2, BTLessEqualStrategyNumber,
+						   TIMESTAMPTZOID, InvalidOid, ti->start_leproc,
+						   TimestampTzGetDatum(session_add_sat(e->s.last, gap)));
+	index_rescan(scan, keys, 2, NULL, 0);
+
+	while (index_getnext_slot(scan, BackwardScanDirection, slot))
+	{
+		SessionSummary s;
+		bool		isnull[3];
+		int			k;
+
+		s.start = DatumGetTimestampTz(slot_getattr(slot, ti->att_start, &isnull[0]));
+		s.last = DatumGetTimestampTz(slot_getattr(slot, ti->att_last, &isnull[1]));
+		s.count = DatumGetInt64(slot_getattr(slot, ti->att_count, &isnull[2]));
+		if (isnull[0] || isnull[1] || isnull[2] || s.start > s.last || s.count < 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("table %s holds an invalid session",
+							RelationGetRelationName(ti->heap)),
+					 errhint("sessionize.alter_job() with a new gap, or a TRUNCATE of the source, rebuilds it.")));
+
+		if (s.start <= e->s.start && e->s.start > session_add_sat(s.last, gap))
+			break;				/* ends before e begins: so do all before it */
+
+		for (k = 0; k < *ntouched; k++)
+			if (ItemPointerEquals(&(*touched)[k].tid, &slot->tts_tid))
+				break;
+		if (k == *ntouched)
+		{
+			if (*ntouched == *captouched)
+			{
+				*captouched *= 2;
+				*touched = repalloc(*touched, sizeof(StoredSession) * *captouched);
+			}
+			(*touched)[k].tid = slot->tts_tid;
+			(*touched)[k].s = s;
+			(*touched)[k].kept = false;
+			(*ntouched)++;
+		}
+		if (s.start <= e->s.start)
+			break;				/* the earliest one it can touch */
+	}
+}
+
+static int
+compare_stored(const void *a, const void *b)
+{
+	const StoredSession *sa = (const StoredSession *) a;
+	const StoredSession *sb = (const StoredSession *) b;
+
+	if (sa->s.start != sb->s.start)
+		return sa->s.start < sb->s.start ? -1 : 1;
+	return 0;
+}
+
+static void
+add_change(TargetChange **changes, int *nchanges, int *capacity,
+		   char kind, const ItemPointerData *tid, const InsertEntry *user,
+		   const SessionSummary *s)
+{
+	TargetChange *c;
+
+	if (*nchanges == *capacity)
+	{
+		*capacity *= 2;
+		*changes = repalloc_huge(*changes, sizeof(TargetChange) * *capacity);
+	}
+	c = &(*changes)[(*nchanges)++];
+	c->kind = kind;
+	if (tid != NULL)
+		c->tid = *tid;
+	else
+		ItemPointerSetInvalid(&c->tid);
+	c->user = user;
+	if (s != NULL)
+		c->s = *s;
+}
+
+/* Run a statement that writes the target; returns the rows it wrote. */
+static uint64
+write_target(const JobInfo *job, const char *sql, int nargs, Oid *types,
+			 Datum *values, int expected)
+{
+	int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+
+	if (ret != expected)
+		elog(ERROR, "job " INT64_FORMAT " could not write its target: %s",
+			 job->job_id, SPI_result_code_string(ret));
+	return SPI_processed;
+}
+
+static Datum
+array_of(Datum *elems, bool *nulls, int n, Oid elemtype)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
+											  typlen, typbyval, typalign));
+}
+
+/* Write the changes: deletes, then updates, then inserts. */
+static void
+write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
+			  bool have_watermark, TimestampTz watermark, int64 gap,
+			  RunResult *res)
+{
+	Datum	   *tids = palloc(sizeof(Datum) * Max(nchanges, 1));
+	Datum	   *users = palloc(sizeof(Datum) * Max(nchanges, 1));
+	bool	   *user_nulls = palloc(sizeof(bool) * Max(nchanges, 1));
+	Datum	   *starts = palloc(sizeof(Datum) * Max(nchanges, 1));
+	Datum	   *lasts = palloc(sizeof(Datum) * Max(nchanges, 1));
+	Datum	   *ends = palloc(sizeof(Datum) * Max(nchanges, 1));
+	Datum	   *counts = palloc(sizeof(Datum) * Max(nchanges, 1));
+	Datum	   *closed = palloc(sizeof(Datum) * Max(nchanges, 1));
+	int			n;
+	int			k;
+
+	/* absorbed sessions */
+	n = 0;
+	for (k = 0; k < nchanges; k++)
+		if (changes[k].kind == 'd')
+			tids[n++] = PointerGetDatum(&changes[k].tid);
+	if (n > 0)
+	{
+		Oid			types[1] = {get_array_type(TIDOID)};
+		Datum		values[1] = {array_of(tids, NULL, n, TIDOID)};
+
+		res->sessions_deleted +=
+			write_target(job, psprintf("DELETE FROM %s WHERE ctid = ANY ($1)", job->target_name),
+						 1, types, values, SPI_OK_DELETE);
+	}
+
+	/* sessions that grew, and new ones */
+	for (k = 0; k < 2; k++)
+	{
+		char		kind = (k == 0) ? 'u' : 'i';
+		int			j;
+
+		n = 0;
+		for (j = 0; j < nchanges; j++)
+		{
+			const TargetChange *c = &changes[j];
+			TimestampTz end;
+
+			if (c->kind != kind)
+				continue;
+			end = session_end_time(SESSION_TIME_TIMESTAMPTZ, c->s.last, gap);
+			tids[n] = PointerGetDatum(&c->tid);
+			if (kind == 'i')
+			{
+				users[n] = c->user->user;
+				user_nulls[n] = c->user->user_null;
+			}
+			starts[n] = TimestampTzGetDatum(c->s.start);
+			lasts[n] = TimestampTzGetDatum(c->s.last);
+			ends[n] = TimestampTzGetDatum(end);
+			counts[n] = Int64GetDatum(c->s.count);
+			closed[n] = BoolGetDatum(have_watermark && end <= watermark);
+			n++;
+		}
+		if (n == 0)
+			continue;
+		if (kind == 'u')
+		{
+			Oid			types[5] = {get_array_type(TIDOID), TIMESTAMPTZARRAYOID,
+			TIMESTAMPTZARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+			Datum		values[5];
+
+			values[0] = array_of(tids, NULL, n, TIDOID);
+			values[1] = array_of(lasts, NULL, n, TIMESTAMPTZOID);
+			values[2] = array_of(ends, NULL, n, TIMESTAMPTZOID);
+			values[3] = array_of(counts, NULL, n, INT8OID);
+			values[4] = array_of(closed, NULL, n, BOOLOID);
+			res->sessions_updated +=
+				write_target(job,
+							 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
+									  "event_count = m.c, closed = m.x "
+									  "FROM unnest($1, $2, $3, $4, $5) AS m(tid, l, e, c, x) "
+									  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
+									  job->target_name),
+							 5, types, values, SPI_OK_UPDATE);
+		}
+		else
+		{
+			Oid			types[6] = {get_array_type(job->user_type_oid), TIMESTAMPTZARRAYOID,
+				TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+			Datum		values[6];
+
+			values[0] = array_of(users, user_nulls, n, job->user_type_oid);
+			values[1] = array_of(starts, NULL, n, TIMESTAMPTZOID);
+			values[2] = array_of(lasts, NULL, n, TIMESTAMPTZOID);
+			values[3] = array_of(ends, NULL, n, TIMESTAMPTZOID);
+			values[4] = array_of(counts, NULL, n, INT8OID);
+			values[5] = array_of(closed, NULL, n, BOOLOID);
+			res->sessions_inserted +=
+				write_target(job,
+							 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
+									  "event_count, closed) "
+									  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+									  job->target_name, job->user_ident),
+							 6, types, values, SPI_OK_INSERT);
+		}
+	}
+}
+
+/*
+ * Apply the log's insert entries to the target, as the job owner.  False if
+ * the path does not apply to this job (nothing was done); otherwise adds to
+ * *res and moves job's max event time and watermark on, so that the general
+ * statement continues from them.
+ */
+bool
+sessionize_apply_inserts(JobInfo *job, RunResult *res)
+{
+	SessionizeIdentity saved;
+	TargetIndex ti;
+	InsertEntry *entries;
+	int			nentries;
+	int64		events = 0;
+	int64		late = 0;
+	bool		have_max = job->have_max_event_time;
+	TimestampTz max_ts = job->max_event_time;
+	bool		have_watermark = job->have_watermark;
+	TimestampTz watermark = job->watermark;
+	SessionRule rule;
+	TargetChange *changes;
+	int			nchanges = 0;
+	int			capchanges = 64;
+	StoredSession *touched;
+	int			captouched = 8;
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	SortContext sc;
+	int			first;
+
+	sessionize_become(job->owner, true, &saved);
+	if (!open_target_index(job, &ti))
+	{
+		sessionize_restore(&saved);
+		return false;
+	}
+
+	nentries = read_insert_entries(job, &entries, &events, &late, &have_max, &max_ts);
+	if (have_max)
+	{
+		TimestampTz candidate;
+
+		candidate = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+															TimestampTzGetDatum(max_ts),
+															IntervalPGetDatum(job->allowed_lateness)));
+		if (!have_watermark || candidate > watermark)
+			watermark = candidate;
+		have_watermark = true;
+	}
+
+	rule.gap = job->exact_gap->time;
+	rule.infinite_times = true;
+
+	sc.cmp = &ti.user_cmp;
+	sc.collation = ti.user_collation;
+	qsort_arg(entries, nentries, sizeof(InsertEntry), compare_entries, &sc);
+
+	changes = palloc(sizeof(TargetChange) * capchanges);
+	touched = palloc(sizeof(StoredSession) * captouched);
+
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	slot = table_slot_create(ti.heap, NULL);
+#if PG_VERSION_NUM >= 180000
+	scan = index_beginscan(ti.heap, ti.index, snapshot, NULL, 2, 0);
+#else
+	scan = index_beginscan(ti.heap, ti.index, snapshot, 2, 0);
+#endif
+
+	/* user by user */
+	for (first = 0; first < nentries;)
+	{
+		int			end = first + 1;
+		int			ntouched = 0;
+		SessionRun	run;
+		int			k;
+		int			t;
+
+		CHECK_FOR_INTERRUPTS();
+		while (end < nentries && same_user(&ti, &entries[first], &entries[end]))
+			end++;
+
+		for (k = first; k < end; k++)
+			probe(&ti, scan, slot, &entries[k], rule.gap, &touched, &ntouched, &captouched);
+
+		/* the sessions they touch, in time order, then the entries */
+		qsort(touched, ntouched, sizeof(StoredSession), compare_stored);
+		session_run_init(&run, ntouched + (end - first), CurrentMemoryContext);
+		for (t = 0; t < ntouched; t++)
+			session_run_append(&run, touched[t].s.start, touched[t].s.last,
+							   touched[t].s.count, CurrentMemoryContext);
+		for (k = first; k < end; k++)
+			session_run_add_summary(&run, &rule, &entries[k].s, CurrentMemoryContext);
+
+		/* the difference: both lists are in time order */
+		t = 0;
+		for (k = 0; k < run.nsessions; k++)
+		{
+			const SessionSummary *s = &run.items[k];
+
+			while (t < ntouched && touched[t].s.start < s->start)
+				t++;
+			if (t < ntouched && touched[t].s.start == s->start)
+			{
+				touched[t].kept = true;
+				if (touched[t].s.last != s->last || touched[t].s.count != s->count)
+					add_change(&changes, &nchanges, &capchanges, 'u',
+							   &touched[t].tid, NULL, s);
+			}
+			else
+				add_change(&changes, &nchanges, &capchanges, 'i',
+						   NULL, &entries[first], s);
+		}
+		for (t = 0; t < ntouched; t++)
+			if (!touched[t].kept)
+				add_change(&changes, &nchanges, &capchanges, 'd',
+						   &touched[t].tid, NULL, NULL);
+		pfree(run.items);
+		first = end;
+	}
+
+	ereport(DEBUG1,
+			(errmsg_internal("job " INT64_FORMAT ": %d entries of inserted events merged through index %s: %d changes to %s",
+							 job->job_id, nentries, RelationGetRelationName(ti.index),
+							 nchanges, RelationGetRelationName(ti.heap))));
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(ti.index, NoLock);
+	table_close(ti.heap, NoLock);
+
+	/*
+	 * The statements that write the target find its rows by TID.  With
+	 * thousands of them, the planner would rather scan the whole target and
+	 * hash the TIDs, which makes the cost follow the target's size instead
+	 * of the change.  (Reverted with the rest at sessionize_restore().)
+	 */
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	write_changes(job, changes, nchanges, have_watermark, watermark, rule.gap, res);
+	sessionize_restore(&saved);
+
+	res->events_inserted += events;
+	res->late_events += late;
+	res->have_max_event_time = have_max;
+	res->max_event_time = max_ts;
+	res->have_watermark = have_watermark;
+	res->watermark = watermark;
+	job->have_max_event_time = have_max;
+	job->max_event_time = max_ts;
+	job->have_watermark = have_watermark;
+	job->watermark = watermark;
+	return true;
+}

@@ -1,0 +1,64 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh.h
+ *	  What a run of a job knows and does, shared by refresh.c (run_job())
+ *	  and apply_inserts.c (its path for inserted events).
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/refresh.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SESSIONIZE_REFRESH_H
+#define SESSIONIZE_REFRESH_H
+
+#include "datatype/timestamp.h"
+
+/* What run_job() knows of a job. */
+typedef struct JobInfo
+{
+	int64		job_id;
+	Oid			source;
+	char	   *user_column;
+	char	   *time_column;
+	Interval   *gap;
+	Interval   *exact_gap;		/* the gap with days as 24 hours */
+	Oid			target;
+	Interval   *allowed_lateness;
+	Oid			owner;
+	bool		needs_rebuild;
+	bool		have_max_event_time;
+	TimestampTz max_event_time;
+	bool		have_watermark;
+	TimestampTz watermark;
+	/* SQL text pieces, quoted */
+	char	   *source_name;
+	char	   *target_name;
+	char	   *log_name;
+	char	   *user_ident;
+	char	   *time_ident;
+	char	   *user_type;
+	Oid			user_type_oid;
+	char	   *user_eq;		/* OPERATOR(schema.=) for the user type */
+} JobInfo;
+
+/* What a pass did. */
+typedef struct RunResult
+{
+	int64		events_inserted;
+	int64		events_deleted;
+	int64		sessions_inserted;
+	int64		sessions_deleted;
+	int64		sessions_updated;
+	int64		late_events;
+	bool		have_max_event_time;
+	TimestampTz max_event_time;
+	bool		have_watermark;
+	TimestampTz watermark;
+	bool		full_rebuild;
+} RunResult;
+
+extern bool sessionize_apply_inserts(JobInfo *job, RunResult *res);
+
+#endif							/* SESSIONIZE_REFRESH_H */
