@@ -411,7 +411,8 @@ probe(const TargetIndex *ti, IndexScanDesc scan, TupleTableSlot *slot,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("table %s holds an invalid session",
 							RelationGetRelationName(ti->heap)),
-					 errhint("sessionize.alter_job() with a new gap, or a TRUNCATE of the source, rebuilds it.")));
+					 errdetail("A session needs session_start <= last_event_at and a positive event_count."),
+					 errhint("Drop the job with sessionize.drop_job() and create it again to rebuild the table from the source.")));
 
 		if (s.start <= e->s.start && e->s.start > session_add_sat(s.last, gap))
 			break;				/* ends before e begins: so do all before it */
@@ -483,8 +484,10 @@ write_target(const JobInfo *job, const char *sql, int nargs, Oid *types,
 	return SPI_processed;
 }
 
-static Datum
-array_of(Datum *elems, bool *nulls, int n, Oid elemtype)
+/* Append an array of n elements to a statement's arguments. */
+static void
+add_array_arg(Oid *types, Datum *values, int *nargs, Datum *elems, bool *nulls,
+			  int n, Oid elemtype)
 {
 	int16		typlen;
 	bool		typbyval;
@@ -493,8 +496,11 @@ array_of(Datum *elems, bool *nulls, int n, Oid elemtype)
 	int			lbs[1] = {1};
 
 	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, elemtype,
-											  typlen, typbyval, typalign));
+	types[*nargs] = get_array_type(elemtype);
+	values[*nargs] = PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+														elemtype, typlen, typbyval,
+														typalign));
+	(*nargs)++;
 }
 
 /* Write the changes: deletes, then updates, then inserts. */
@@ -511,6 +517,9 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 	Datum	   *ends = palloc(sizeof(Datum) * Max(nchanges, 1));
 	Datum	   *counts = palloc(sizeof(Datum) * Max(nchanges, 1));
 	Datum	   *closed = palloc(sizeof(Datum) * Max(nchanges, 1));
+	Oid			types[6];
+	Datum		values[6];
+	int			nargs;
 	int			n;
 	int			k;
 
@@ -521,12 +530,11 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 			tids[n++] = PointerGetDatum(&changes[k].tid);
 	if (n > 0)
 	{
-		Oid			types[1] = {get_array_type(TIDOID)};
-		Datum		values[1] = {array_of(tids, NULL, n, TIDOID)};
-
+		nargs = 0;
+		add_array_arg(types, values, &nargs, tids, NULL, n, TIDOID);
 		res->sessions_deleted +=
 			write_target(job, psprintf("DELETE FROM %s WHERE ctid = ANY ($1)", job->target_name),
-						 1, types, values, SPI_OK_DELETE);
+						 nargs, types, values, SPI_OK_DELETE);
 	}
 
 	/* sessions that grew, and new ones */
@@ -559,17 +567,19 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 		}
 		if (n == 0)
 			continue;
+		nargs = 0;
 		if (kind == 'u')
+			add_array_arg(types, values, &nargs, tids, NULL, n, TIDOID);
+		else
 		{
-			Oid			types[5] = {get_array_type(TIDOID), TIMESTAMPTZARRAYOID,
-			TIMESTAMPTZARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
-			Datum		values[5];
-
-			values[0] = array_of(tids, NULL, n, TIDOID);
-			values[1] = array_of(lasts, NULL, n, TIMESTAMPTZOID);
-			values[2] = array_of(ends, NULL, n, TIMESTAMPTZOID);
-			values[3] = array_of(counts, NULL, n, INT8OID);
-			values[4] = array_of(closed, NULL, n, BOOLOID);
+			add_array_arg(types, values, &nargs, users, user_nulls, n, job->user_type_oid);
+			add_array_arg(types, values, &nargs, starts, NULL, n, TIMESTAMPTZOID);
+		}
+		add_array_arg(types, values, &nargs, lasts, NULL, n, TIMESTAMPTZOID);
+		add_array_arg(types, values, &nargs, ends, NULL, n, TIMESTAMPTZOID);
+		add_array_arg(types, values, &nargs, counts, NULL, n, INT8OID);
+		add_array_arg(types, values, &nargs, closed, NULL, n, BOOLOID);
+		if (kind == 'u')
 			res->sessions_updated +=
 				write_target(job,
 							 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
@@ -577,28 +587,15 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 									  "FROM unnest($1, $2, $3, $4, $5) AS m(tid, l, e, c, x) "
 									  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
 									  job->target_name),
-							 5, types, values, SPI_OK_UPDATE);
-		}
+							 nargs, types, values, SPI_OK_UPDATE);
 		else
-		{
-			Oid			types[6] = {get_array_type(job->user_type_oid), TIMESTAMPTZARRAYOID,
-				TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
-			Datum		values[6];
-
-			values[0] = array_of(users, user_nulls, n, job->user_type_oid);
-			values[1] = array_of(starts, NULL, n, TIMESTAMPTZOID);
-			values[2] = array_of(lasts, NULL, n, TIMESTAMPTZOID);
-			values[3] = array_of(ends, NULL, n, TIMESTAMPTZOID);
-			values[4] = array_of(counts, NULL, n, INT8OID);
-			values[5] = array_of(closed, NULL, n, BOOLOID);
 			res->sessions_inserted +=
 				write_target(job,
 							 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
 									  "event_count, closed) "
 									  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
 									  job->target_name, job->user_ident),
-							 6, types, values, SPI_OK_INSERT);
-		}
+							 nargs, types, values, SPI_OK_INSERT);
 	}
 }
 

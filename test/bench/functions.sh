@@ -320,7 +320,7 @@ md_name() {
 	scan) echo 'bare sequential scan' ;;
 	window_floor) echo '`count(*) OVER (PARTITION BY user_id ORDER BY event_ts)` (window floor)' ;;
 	group_floor) echo '`GROUP BY user_id` with min, max, count (grouping floor)' ;;
-	sql_lag_sum) echo 'plain SQL: LAG + running SUM + GROUP BY (the README's reference)' ;;
+	sql_lag_sum) echo 'plain SQL: LAG + running SUM + GROUP BY (the README reference)' ;;
 	sql_boundaries) echo 'plain SQL: LAG, boundary rows only + lead()' ;;
 	sql_per_event) echo 'plain SQL: per-event session number (LAG + running SUM)' ;;
 	sessions_agg) echo '`sessionize.sessions()` + unnest' ;;
