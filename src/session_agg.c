@@ -45,16 +45,17 @@ PG_FUNCTION_INFO_V1(merge_sessions_trans);
 /*
  * Transition state of sessions().  What every row touches comes first, so
  * that a row usually reads one cache line of it: the rule, then the latest
- * session.  The hash aggregate allocates the state right after the group's
- * key and per-group data, which the lookup has just read.
+ * session, all in the first 40 bytes.  It is 64 bytes, an allocation size
+ * without slack: hash aggregation keeps one per group within work_mem.
  */
 typedef struct SessionsAggState
 {
 	SessionRule rule;
 	SessionAcc	acc;
-	bool		check_gap;		/* the gap argument may vary from row to row */
-	Interval	gap_arg;		/* the gap as given, to check it stays put */
 } SessionsAggState;
+
+StaticAssertDecl(sizeof(SessionsAggState) <= 64,
+				 "SessionsAggState should fit a 64-byte allocation");
 
 static SessionsAggState *
 sessions_state_create(MemoryContext aggcxt, int64 gap, bool infinite_times,
@@ -94,7 +95,7 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 	if (likely(!PG_ARGISNULL(0)))
 	{
 		st = (SessionsAggState *) PG_GETARG_POINTER(0);
-		if (likely(!st->check_gap))
+		if (likely(!st->rule.varying_gap))
 			return st;
 	}
 	else
@@ -110,13 +111,11 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 	{
 		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
 								   true, 0);
-		st->gap_arg = *gap;
-		st->check_gap = !get_fn_expr_arg_stable(fcinfo->flinfo, gapargno);
+		st->rule.varying_gap = !get_fn_expr_arg_stable(fcinfo->flinfo, gapargno);
 		return st;
 	}
-	if (unlikely(gap->time != st->gap_arg.time ||
-				 gap->day != st->gap_arg.day ||
-				 gap->month != st->gap_arg.month))
+	/* (equal as durations: '1 day' and '24 hours' are the same gap here) */
+	if (unlikely(session_interval_to_usec(gap, "gap") != st->rule.gap))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gap must be the same for every row of a group"),
@@ -166,7 +165,6 @@ sessions_combine(PG_FUNCTION_ARGS)
 		st1 = sessions_state_create(aggcxt, st2->rule.gap,
 									st2->rule.infinite_times,
 									run2->nsessions);
-		st1->gap_arg = st2->gap_arg;
 		session_run_merge(&st1->acc.run, run2, &st1->rule, aggcxt);
 		PG_RETURN_POINTER(st1);
 	}
@@ -322,7 +320,6 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
 		st = sessions_state_create(aggcxt, part->rule.gap,
 								   part->rule.infinite_times,
 								   part->acc.run.nsessions);
-		st->gap_arg = part->gap_arg;
 	}
 	else if (st->rule.gap != part->rule.gap ||
 			 st->rule.infinite_times != part->rule.infinite_times)

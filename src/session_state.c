@@ -101,7 +101,6 @@ session_acc_add_slow(SessionAcc *acc, const SessionRule *rule, int64 ts,
 
 	session_run_add_slow(run, rule, ts, cxt);
 	acc->cur = run->items[--run->nsessions];
-	acc->has_cur = true;
 }
 
 /*

@@ -53,6 +53,7 @@ typedef struct SessionRule
 {
 	int64		gap;
 	bool		infinite_times;
+	bool		varying_gap;	/* (sessions()) the gap argument may vary by row */
 } SessionRule;
 
 /* A sorted run of pairwise non-joining session summaries. */
@@ -154,8 +155,7 @@ session_run_add(SessionRun *run, const SessionRule *rule, int64 ts,
  */
 typedef struct SessionAcc
 {
-	SessionSummary cur;			/* the latest session, if has_cur */
-	bool		has_cur;
+	SessionSummary cur;			/* the latest session; none if cur.count = 0 */
 	SessionRun	run;			/* the sessions before it */
 } SessionAcc;
 
@@ -166,7 +166,7 @@ static inline void
 session_acc_add(SessionAcc *acc, const SessionRule *rule, int64 ts,
 				MemoryContext cxt)
 {
-	if (likely(acc->has_cur))
+	if (likely(acc->cur.count > 0))
 	{
 		if (likely(ts >= acc->cur.last))
 		{
@@ -194,18 +194,17 @@ session_acc_add(SessionAcc *acc, const SessionRule *rule, int64 ts,
 	acc->cur.start = ts;
 	acc->cur.last = ts;
 	acc->cur.count = 1;
-	acc->has_cur = true;
 }
 
 /* Move "cur" into "run", which then holds every session. */
 static inline SessionRun *
 session_acc_flush(SessionAcc *acc, MemoryContext cxt)
 {
-	if (acc->has_cur)
+	if (acc->cur.count > 0)
 	{
 		session_run_append(&acc->run, acc->cur.start, acc->cur.last,
 						   acc->cur.count, cxt);
-		acc->has_cur = false;
+		acc->cur.count = 0;
 	}
 	return &acc->run;
 }
