@@ -503,99 +503,137 @@ add_array_arg(Oid *types, Datum *values, int *nargs, Datum *elems, bool *nulls,
 	(*nargs)++;
 }
 
-/* Write the changes: deletes, then updates, then inserts. */
+/*
+ * The rows of one statement that writes the target: at most
+ * WRITE_BATCH_ROWS, so that its arrays stay far below the 1 GB limit of a
+ * value however far behind a job is.
+ */
+#ifdef USE_ASSERT_CHECKING
+#define WRITE_BATCH_ROWS	7	/* so that the test suites cross batches */
+#else
+#define WRITE_BATCH_ROWS	(1024 * 1024)
+#endif
+
+typedef struct WriteBatch
+{
+	char		kind;			/* 'd', 'u' or 'i' */
+	int			n;
+	Datum	   *tids;
+	Datum	   *users;
+	bool	   *user_nulls;
+	Datum	   *starts;
+	Datum	   *lasts;
+	Datum	   *ends;
+	Datum	   *counts;
+	Datum	   *closed;
+} WriteBatch;
+
+/* Write a batch with one statement, and count what it wrote. */
+static void
+write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
+{
+	Oid			types[6];
+	Datum		values[6];
+	int			nargs = 0;
+
+	if (b->n == 0)
+		return;
+	if (b->kind == 'd')
+	{
+		add_array_arg(types, values, &nargs, b->tids, NULL, b->n, TIDOID);
+		res->sessions_deleted +=
+			write_target(job, psprintf("DELETE FROM %s WHERE ctid = ANY ($1)", job->target_name),
+						 nargs, types, values, SPI_OK_DELETE);
+		b->n = 0;
+		return;
+	}
+	if (b->kind == 'u')
+		add_array_arg(types, values, &nargs, b->tids, NULL, b->n, TIDOID);
+	else
+	{
+		add_array_arg(types, values, &nargs, b->users, b->user_nulls, b->n, job->user_type_oid);
+		add_array_arg(types, values, &nargs, b->starts, NULL, b->n, TIMESTAMPTZOID);
+	}
+	add_array_arg(types, values, &nargs, b->lasts, NULL, b->n, TIMESTAMPTZOID);
+	add_array_arg(types, values, &nargs, b->ends, NULL, b->n, TIMESTAMPTZOID);
+	add_array_arg(types, values, &nargs, b->counts, NULL, b->n, INT8OID);
+	add_array_arg(types, values, &nargs, b->closed, NULL, b->n, BOOLOID);
+	if (b->kind == 'u')
+		res->sessions_updated +=
+			write_target(job,
+						 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
+								  "event_count = m.c, closed = m.x "
+								  "FROM unnest($1, $2, $3, $4, $5) AS m(tid, l, e, c, x) "
+								  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
+								  job->target_name),
+						 nargs, types, values, SPI_OK_UPDATE);
+	else
+		res->sessions_inserted +=
+			write_target(job,
+						 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
+								  "event_count, closed) "
+								  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
+								  job->target_name, job->user_ident),
+						 nargs, types, values, SPI_OK_INSERT);
+	b->n = 0;
+}
+
+/*
+ * Write the changes: absorbed sessions are deleted, then grown ones
+ * updated, then new ones inserted (no new session can have the key of one
+ * that stays, so the order only keeps each statement to one kind).
+ */
 static void
 write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 			  bool have_watermark, TimestampTz watermark, int64 gap,
 			  RunResult *res)
 {
-	Datum	   *tids = palloc(sizeof(Datum) * Max(nchanges, 1));
-	Datum	   *users = palloc(sizeof(Datum) * Max(nchanges, 1));
-	bool	   *user_nulls = palloc(sizeof(bool) * Max(nchanges, 1));
-	Datum	   *starts = palloc(sizeof(Datum) * Max(nchanges, 1));
-	Datum	   *lasts = palloc(sizeof(Datum) * Max(nchanges, 1));
-	Datum	   *ends = palloc(sizeof(Datum) * Max(nchanges, 1));
-	Datum	   *counts = palloc(sizeof(Datum) * Max(nchanges, 1));
-	Datum	   *closed = palloc(sizeof(Datum) * Max(nchanges, 1));
-	Oid			types[6];
-	Datum		values[6];
-	int			nargs;
-	int			n;
+	static const char kinds[3] = {'d', 'u', 'i'};
+	int			size = Max(Min(nchanges, WRITE_BATCH_ROWS), 1);
+	WriteBatch	b;
 	int			k;
 
-	/* absorbed sessions */
-	n = 0;
-	for (k = 0; k < nchanges; k++)
-		if (changes[k].kind == 'd')
-			tids[n++] = PointerGetDatum(&changes[k].tid);
-	if (n > 0)
-	{
-		nargs = 0;
-		add_array_arg(types, values, &nargs, tids, NULL, n, TIDOID);
-		res->sessions_deleted +=
-			write_target(job, psprintf("DELETE FROM %s WHERE ctid = ANY ($1)", job->target_name),
-						 nargs, types, values, SPI_OK_DELETE);
-	}
+	b.n = 0;
+	b.tids = palloc(sizeof(Datum) * size);
+	b.users = palloc(sizeof(Datum) * size);
+	b.user_nulls = palloc(sizeof(bool) * size);
+	b.starts = palloc(sizeof(Datum) * size);
+	b.lasts = palloc(sizeof(Datum) * size);
+	b.ends = palloc(sizeof(Datum) * size);
+	b.counts = palloc(sizeof(Datum) * size);
+	b.closed = palloc(sizeof(Datum) * size);
 
-	/* sessions that grew, and new ones */
-	for (k = 0; k < 2; k++)
+	for (k = 0; k < 3; k++)
 	{
-		char		kind = (k == 0) ? 'u' : 'i';
 		int			j;
 
-		n = 0;
+		b.kind = kinds[k];
 		for (j = 0; j < nchanges; j++)
 		{
 			const TargetChange *c = &changes[j];
 			TimestampTz end;
 
-			if (c->kind != kind)
+			if (c->kind != b.kind)
 				continue;
-			end = session_end_time(SESSION_TIME_TIMESTAMPTZ, c->s.last, gap);
-			tids[n] = PointerGetDatum(&c->tid);
-			if (kind == 'i')
+			b.tids[b.n] = PointerGetDatum(&c->tid);
+			if (c->kind != 'd')
 			{
-				users[n] = c->user->user;
-				user_nulls[n] = c->user->user_null;
+				end = session_end_time(SESSION_TIME_TIMESTAMPTZ, c->s.last, gap);
+				if (c->kind == 'i')
+				{
+					b.users[b.n] = c->user->user;
+					b.user_nulls[b.n] = c->user->user_null;
+				}
+				b.starts[b.n] = TimestampTzGetDatum(c->s.start);
+				b.lasts[b.n] = TimestampTzGetDatum(c->s.last);
+				b.ends[b.n] = TimestampTzGetDatum(end);
+				b.counts[b.n] = Int64GetDatum(c->s.count);
+				b.closed[b.n] = BoolGetDatum(have_watermark && end <= watermark);
 			}
-			starts[n] = TimestampTzGetDatum(c->s.start);
-			lasts[n] = TimestampTzGetDatum(c->s.last);
-			ends[n] = TimestampTzGetDatum(end);
-			counts[n] = Int64GetDatum(c->s.count);
-			closed[n] = BoolGetDatum(have_watermark && end <= watermark);
-			n++;
+			if (++b.n == size)
+				write_batch(job, &b, res);
 		}
-		if (n == 0)
-			continue;
-		nargs = 0;
-		if (kind == 'u')
-			add_array_arg(types, values, &nargs, tids, NULL, n, TIDOID);
-		else
-		{
-			add_array_arg(types, values, &nargs, users, user_nulls, n, job->user_type_oid);
-			add_array_arg(types, values, &nargs, starts, NULL, n, TIMESTAMPTZOID);
-		}
-		add_array_arg(types, values, &nargs, lasts, NULL, n, TIMESTAMPTZOID);
-		add_array_arg(types, values, &nargs, ends, NULL, n, TIMESTAMPTZOID);
-		add_array_arg(types, values, &nargs, counts, NULL, n, INT8OID);
-		add_array_arg(types, values, &nargs, closed, NULL, n, BOOLOID);
-		if (kind == 'u')
-			res->sessions_updated +=
-				write_target(job,
-							 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
-									  "event_count = m.c, closed = m.x "
-									  "FROM unnest($1, $2, $3, $4, $5) AS m(tid, l, e, c, x) "
-									  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
-									  job->target_name),
-							 nargs, types, values, SPI_OK_UPDATE);
-		else
-			res->sessions_inserted +=
-				write_target(job,
-							 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
-									  "event_count, closed) "
-									  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
-									  job->target_name, job->user_ident),
-							 nargs, types, values, SPI_OK_INSERT);
+		write_batch(job, &b, res);
 	}
 }
 
