@@ -257,21 +257,6 @@ rebuild_sql(const JobInfo *job)
 }
 
 /*
- * The incremental statement.  Names: ch = the consumed log; recompute =
- * the user has deleted rows, so its spans are re-read from the source;
- * touched = stored sessions that a change may join (the one starting at or
- * before the change, if it reaches it, and those starting within the change
- * plus the gap: both found by index on (user, session_start), so the cost
- * follows the change, not the user's history); merged = new sessions of
- * users with inserts only, from touched sessions and the inserted sessions,
- * without reading events; spans and reread = new sessions of the other
- * users, re-read from the source.  A new session that keeps the start of a
- * touched one updates that row in place (usually a HOT update: an append
- * that extends a user's latest session); the other touched rows are
- * deleted and the other new sessions inserted, so no key is ever deleted
- * and inserted in the same statement.
- */
-/*
  * The stored sessions that the changes of chk rows touch: those that start
  * at most a gap after the change's last time and end (last event + gap) at
  * or after its first time.  same_user matches target rows t to the change
@@ -307,6 +292,21 @@ touched_branch(const JobInfo *job, const char *same_user, const char *for_change
 					cols_t, T, same_user, for_change);
 }
 
+/*
+ * The incremental statement.  Names: ch = the consumed log; recompute =
+ * the user has deleted rows, so its spans are re-read from the source;
+ * touched = stored sessions that a change may join (the one starting at or
+ * before the change, if it reaches it, and those starting within the change
+ * plus the gap: both found by index on (user, session_start), so the cost
+ * follows the change, not the user's history); merged = new sessions of
+ * users with inserts only, from touched sessions and the inserted sessions,
+ * without reading events; spans and reread = new sessions of the other
+ * users, re-read from the source.  A new session that keeps the start of a
+ * touched one updates that row in place (usually a HOT update: an append
+ * that extends a user's latest session); the other touched rows are
+ * deleted and the other new sessions inserted, so no key is ever deleted
+ * and inserted in the same statement.
+ */
 static char *
 incremental_sql(const JobInfo *job)
 {
