@@ -108,12 +108,6 @@ typedef struct TargetIndex
 	RegProcedure start_leproc;
 } TargetIndex;
 
-typedef struct SortContext
-{
-	FmgrInfo   *cmp;
-	Oid			collation;
-} SortContext;
-
 /*
  * Open the target and find an index the path can probe; false (nothing
  * kept open) if there is none or the path does not apply.
@@ -228,36 +222,29 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 	return false;
 }
 
-/* Order entries by user (NULL last), then by first time. */
+/* Order users as the index does, NULL last. */
+static int
+compare_users(TargetIndex *ti, const InsertEntry *a, const InsertEntry *b)
+{
+	if (a->user_null || b->user_null)
+		return (int) a->user_null - (int) b->user_null;
+	return DatumGetInt32(FunctionCall2Coll(&ti->user_cmp, ti->user_collation,
+										   a->user, b->user));
+}
+
+/* Order entries by user, then by first time (qsort_arg; arg: TargetIndex). */
 static int
 compare_entries(const void *a, const void *b, void *arg)
 {
 	const InsertEntry *ea = (const InsertEntry *) a;
 	const InsertEntry *eb = (const InsertEntry *) b;
-	SortContext *sc = (SortContext *) arg;
+	int			c = compare_users((TargetIndex *) arg, ea, eb);
 
-	if (ea->user_null != eb->user_null)
-		return ea->user_null ? 1 : -1;
-	if (!ea->user_null)
-	{
-		int32		c = DatumGetInt32(FunctionCall2Coll(sc->cmp, sc->collation,
-														ea->user, eb->user));
-
-		if (c != 0)
-			return c;
-	}
+	if (c != 0)
+		return c;
 	if (ea->s.start != eb->s.start)
 		return ea->s.start < eb->s.start ? -1 : 1;
 	return 0;
-}
-
-static bool
-same_user(TargetIndex *ti, const InsertEntry *a, const InsertEntry *b)
-{
-	if (a->user_null || b->user_null)
-		return a->user_null && b->user_null;
-	return DatumGetInt32(FunctionCall2Coll(&ti->user_cmp, ti->user_collation,
-										   a->user, b->user)) == 0;
 }
 
 /*
@@ -665,7 +652,6 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	Snapshot	snapshot;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
-	SortContext sc;
 	int			first;
 
 	sessionize_become(job->owner, true, &saved);
@@ -691,9 +677,7 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	rule.gap = job->exact_gap->time;
 	rule.infinite_times = true;
 
-	sc.cmp = &ti.user_cmp;
-	sc.collation = ti.user_collation;
-	qsort_arg(entries, nentries, sizeof(InsertEntry), compare_entries, &sc);
+	qsort_arg(entries, nentries, sizeof(InsertEntry), compare_entries, &ti);
 
 	changes = palloc(sizeof(TargetChange) * capchanges);
 	touched = palloc(sizeof(StoredSession) * captouched);
@@ -716,7 +700,7 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 		int			t;
 
 		CHECK_FOR_INTERRUPTS();
-		while (end < nentries && same_user(&ti, &entries[first], &entries[end]))
+		while (end < nentries && compare_users(&ti, &entries[first], &entries[end]) == 0)
 			end++;
 
 		for (k = first; k < end; k++)

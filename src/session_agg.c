@@ -43,15 +43,14 @@ PG_FUNCTION_INFO_V1(merge_sessions_trans);
 #define SESSIONS_STATE_HEADER	(1 + 1 + 8 + 4)
 
 /*
- * Transition state of sessions().  What every row touches comes first, so
- * that a row usually reads one cache line of it: the rule, then the latest
- * session, all in the first 40 bytes.  It is 64 bytes, an allocation size
+ * Transition state of sessions().  It is 64 bytes, an allocation size
  * without slack: hash aggregation keeps one per group within work_mem.
  */
 typedef struct SessionsAggState
 {
 	SessionRule rule;
 	SessionAcc	acc;
+	bool		varying_gap;	/* the gap argument may vary from row to row */
 } SessionsAggState;
 
 StaticAssertDecl(sizeof(SessionsAggState) <= 64,
@@ -95,7 +94,7 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 	if (likely(!PG_ARGISNULL(0)))
 	{
 		st = (SessionsAggState *) PG_GETARG_POINTER(0);
-		if (likely(!st->rule.varying_gap))
+		if (likely(!st->varying_gap))
 			return st;
 	}
 	else
@@ -111,7 +110,7 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 	{
 		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
 								   true, 0);
-		st->rule.varying_gap = !get_fn_expr_arg_stable(fcinfo->flinfo, gapargno);
+		st->varying_gap = !get_fn_expr_arg_stable(fcinfo->flinfo, gapargno);
 		return st;
 	}
 	/* (equal as durations: '1 day' and '24 hours' are the same gap here) */

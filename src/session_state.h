@@ -8,8 +8,8 @@
  * timestamptz, the caller's own unit for bigint epochs.  A session is
  * summarised as (first event, last event, event count).  Two summaries
  * belong to one session when they overlap or when the later one starts no
- * more than "gap" after the earlier one ends (README, Semantics rule 1: inclusive,
- * as in Flink, Kafka Streams and Spark).
+ * more than "gap" after the earlier one ends (README, Semantics rule 1:
+ * inclusive, as in Flink, Kafka Streams and Spark).
  *
  * A SessionRun is a sorted array of summaries of which no two join.  The
  * module promises:
@@ -53,7 +53,6 @@ typedef struct SessionRule
 {
 	int64		gap;
 	bool		infinite_times;
-	bool		varying_gap;	/* (sessions()) the gap argument may vary by row */
 } SessionRule;
 
 /* A sorted run of pairwise non-joining session summaries. */
