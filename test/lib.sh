@@ -10,7 +10,8 @@
 # elapsed_since    seconds since a `date +%s` value
 
 SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential"
-PG_BINDIR=/usr/lib/postgresql/15/bin
+# SESSIONIZE_PG_BINDIR picks another PostgreSQL (a private copy, another version)
+PG_BINDIR=${SESSIONIZE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
 ensure_packages() {
 	local missing="" p
