@@ -23,7 +23,9 @@ OBJS = \
 	src/job_api.o \
 	src/capture.o \
 	src/refresh.o \
-	src/apply_inserts.o
+	src/apply_inserts.o \
+	src/job_catalog.o \
+	src/ddl_events.o
 
 DATA = $(wildcard sessionize--*.sql)
 

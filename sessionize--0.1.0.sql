@@ -507,6 +507,8 @@ CREATE TABLE sessionize.jobs (
     source regclass NOT NULL,
     user_column name NOT NULL,
     time_column name NOT NULL,
+    user_type regtype NOT NULL,
+    target_user_column name NOT NULL,
     gap interval NOT NULL CHECK (gap > interval '0'),
     target regclass NOT NULL,
     allowed_lateness interval NOT NULL DEFAULT interval '0' CHECK (allowed_lateness >= interval '0'),
@@ -542,10 +544,23 @@ COMMENT ON TABLE sessionize.job_state IS
 -- pg_dump keeps jobs and their bookkeeping; the change logs and capture
 -- triggers are ordinary objects and are dumped as such.
 SELECT pg_catalog.pg_extension_config_dump('sessionize.jobs', '');
+
+-- Every relation on which a job's change capture is installed: the source
+-- and each of its partitions, at any level.  Kept in step by create_job(),
+-- drop_job() and the DDL event triggers (partitions created, attached,
+-- detached or dropped).
+CREATE TABLE sessionize.job_relations (
+    job_id bigint NOT NULL REFERENCES sessionize.jobs (job_id) ON DELETE CASCADE,
+    rel regclass NOT NULL,
+    PRIMARY KEY (job_id, rel)
+);
+COMMENT ON TABLE sessionize.job_relations IS
+'sessionize: the relations (a job''s source and its partitions) that carry the job''s change-capture triggers';
+SELECT pg_catalog.pg_extension_config_dump('sessionize.job_relations', '');
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_state', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('sessionize.jobs', 'job_id'), '');
 
-GRANT SELECT ON sessionize.jobs, sessionize.job_state TO PUBLIC;
+GRANT SELECT ON sessionize.jobs, sessionize.job_state, sessionize.job_relations TO PUBLIC;
 
 CREATE VIEW sessionize.job_status AS
 SELECT j.job_id, j.source, j.target, j.owner, j.active, j.gap, j.allowed_lateness,
@@ -570,18 +585,199 @@ AS $$ SELECT pg_catalog.format('sessionize.%I', 'job_' || job_id || '_' || suffi
 COMMENT ON FUNCTION sessionize._job_object(bigint, text) IS
 'Internal: qualified name of a job''s change log';
 
--- The change-capture trigger function (src/capture.c).  Its arguments: job
--- id, log table, user and time column numbers, gap in microseconds.
+-- The change-capture trigger function (src/capture.c).  Its only argument
+-- is the job id: everything else comes from the catalog.  Not executable by
+-- PUBLIC, so only the extension owner attaches it to tables (CREATE TRIGGER
+-- needs EXECUTE on the function); the trigger manager calls it for anyone.
 CREATE FUNCTION sessionize.capture()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'sessionize_capture'
 LANGUAGE C;
 COMMENT ON FUNCTION sessionize.capture() IS
 'Trigger function of jobs'' change capture: logs the sessions of the rows each statement inserts or deletes; installed by create_job()';
+REVOKE ALL ON FUNCTION sessionize.capture() FROM PUBLIC;
+
+-- A job source and its partitions at every level (pg_partition_tree() is
+-- empty for a table that is not partitioned).
+CREATE FUNCTION sessionize._source_tree(p_source regclass)
+RETURNS SETOF regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT p_source UNION SELECT relid FROM pg_catalog.pg_partition_tree(p_source) $$;
+COMMENT ON FUNCTION sessionize._source_tree(regclass) IS
+'Internal: a job source and all of its partitions';
+
+-- Installs a job's capture triggers on one relation (the source or one of
+-- its partitions), if it has none yet.  Statement triggers capture ordinary
+-- writes; row triggers, enabled only under session_replication_role =
+-- replica (logical replication applies rows with row triggers alone),
+-- capture replicated writes on tables that hold rows; TRUNCATE fires
+-- always.  Runs as the extension owner.
+CREATE FUNCTION sessionize._capture_relation(p_job_id bigint, p_rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    base text := 'sessionize_job_' || p_job_id;
+    kind "char" := (SELECT relkind FROM pg_class WHERE oid = p_rel);
+    arg text := pg_catalog.quote_literal(p_job_id::text);
+BEGIN
+    IF kind NOT IN ('r', 'p') THEN
+        -- a foreign partition cannot carry transition tables: writes through
+        -- the parent are captured there, direct writes to it are not
+        RETURN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_rel AND tgname = base || '_insert') THEN
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS sessionize_new_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)', base || '_insert', p_rel, arg);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s '
+                       'REFERENCING OLD TABLE AS sessionize_old_rows NEW TABLE AS sessionize_new_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)', base || '_update', p_rel, arg);
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS sessionize_old_rows '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)', base || '_delete', p_rel, arg);
+        EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)', base || '_truncate', p_rel, arg);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', p_rel, base || '_truncate');
+        IF kind = 'r' THEN
+            EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s FOR EACH ROW EXECUTE FUNCTION sessionize.capture(%s)',
+                           base || '_insert_row', p_rel, arg);
+            EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION sessionize.capture(%s)',
+                           base || '_update_row', p_rel, arg);
+            EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s FOR EACH ROW EXECUTE FUNCTION sessionize.capture(%s)',
+                           base || '_delete_row', p_rel, arg);
+            EXECUTE format('ALTER TABLE %s ENABLE REPLICA TRIGGER %I, ENABLE REPLICA TRIGGER %I, ENABLE REPLICA TRIGGER %I',
+                           p_rel, base || '_insert_row', base || '_update_row', base || '_delete_row');
+        END IF;
+    END IF;
+    INSERT INTO sessionize.job_relations (job_id, rel) VALUES (p_job_id, p_rel) ON CONFLICT DO NOTHING;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._capture_relation(bigint, regclass) IS
+'Internal: installs a job''s capture triggers on one relation of its source';
+REVOKE ALL ON FUNCTION sessionize._capture_relation(bigint, regclass) FROM PUBLIC;
+
+-- Removes a job's capture triggers from one relation.  Runs as the
+-- extension owner.
+CREATE FUNCTION sessionize._uncapture_relation(p_job_id bigint, p_rel regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN SELECT tgname FROM pg_trigger
+             WHERE tgrelid = p_rel AND tgfoid = 'sessionize.capture()'::regprocedure
+               AND tgname LIKE 'sessionize\_job\_' || p_job_id || '\_%'
+    LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', t.tgname, p_rel);
+    END LOOP;
+    DELETE FROM sessionize.job_relations WHERE job_id = p_job_id AND rel = p_rel;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._uncapture_relation(bigint, regclass) IS
+'Internal: removes a job''s capture triggers from one relation';
+REVOKE ALL ON FUNCTION sessionize._uncapture_relation(bigint, regclass) FROM PUBLIC;
+
+-- Asks the next run of a job to rebuild its target from the source: a 't'
+-- entry in its log, which commits or rolls back with the change it stands
+-- for.  Runs as the extension owner.
+CREATE FUNCTION sessionize._log_rebuild(p_job_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF to_regclass(sessionize._job_object(p_job_id, 'log')) IS NOT NULL THEN
+        EXECUTE format('INSERT INTO %s (kind) VALUES (''t'')', sessionize._job_object(p_job_id, 'log'));
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._log_rebuild(bigint) IS
+'Internal: makes the next run of a job rebuild its target';
+REVOKE ALL ON FUNCTION sessionize._log_rebuild(bigint) FROM PUBLIC;
+
+-- Brings a job's capture in step with its source after DDL: partitions
+-- that joined the source (created, attached) get triggers, those that left
+-- it (detached) lose them; rows that came or went with them make the next
+-- run rebuild.  A user or time column that is gone or changed type makes
+-- the job broken: writers carry on (capture logs no rows for it), and
+-- last_error says why.  Runs as the extension owner.
+CREATE FUNCTION sessionize._reconcile_capture(p_job_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    j sessionize.jobs;
+    r record;
+    rows_moved boolean := false;
+    has_rows boolean;
+    problem text;
+BEGIN
+    SELECT * INTO j FROM sessionize.jobs WHERE job_id = p_job_id;
+    IF NOT FOUND OR NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = j.source) THEN
+        RETURN;
+    END IF;
+    FOR r IN SELECT t.relid, c.relkind FROM sessionize._source_tree(j.source) t(relid) JOIN pg_class c ON c.oid = t.relid
+             WHERE NOT EXISTS (SELECT 1 FROM sessionize.job_relations x WHERE x.job_id = p_job_id AND x.rel = t.relid)
+    LOOP
+        PERFORM sessionize._capture_relation(p_job_id, r.relid);
+        IF r.relkind = 'r' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', r.relid::regclass) INTO has_rows;
+        ELSE
+            has_rows := r.relkind <> 'p';   -- a foreign partition: assume it has rows
+        END IF;
+        rows_moved := rows_moved OR has_rows;
+    END LOOP;
+    FOR r IN SELECT x.rel, c.relkind FROM sessionize.job_relations x JOIN pg_class c ON c.oid = x.rel
+             WHERE x.job_id = p_job_id
+               AND x.rel NOT IN (SELECT t.relid FROM sessionize._source_tree(j.source) t(relid))
+    LOOP
+        PERFORM sessionize._uncapture_relation(p_job_id, r.rel);
+        IF r.relkind = 'r' THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM ONLY %s)', r.rel) INTO has_rows;
+            rows_moved := rows_moved OR has_rows;
+        END IF;
+    END LOOP;
+
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = j.source AND attname = j.user_column
+                   AND attnum > 0 AND NOT attisdropped) THEN
+        problem := format('column "%s" of %s, the user column of job %s, no longer exists', j.user_column, j.source, p_job_id);
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = j.source AND attname = j.time_column
+                      AND attnum > 0 AND NOT attisdropped) THEN
+        problem := format('column "%s" of %s, the time column of job %s, no longer exists', j.time_column, j.source, p_job_id);
+    ELSIF (SELECT atttypid FROM pg_attribute WHERE attrelid = j.source AND attname = j.user_column) <> j.user_type THEN
+        problem := format('the user column "%s" of %s changed type from %s to %s', j.user_column, j.source, j.user_type,
+                          (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                           WHERE attrelid = j.source AND attname = j.user_column));
+    ELSIF (SELECT atttypid FROM pg_attribute WHERE attrelid = j.source AND attname = j.time_column) <> 'timestamptz'::regtype THEN
+        problem := format('the time column "%s" of %s changed type from timestamp with time zone to %s', j.time_column, j.source,
+                          (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                           WHERE attrelid = j.source AND attname = j.time_column));
+    END IF;
+    IF problem IS NOT NULL THEN
+        rows_moved := true;
+        -- recorded unless a run holds the job: that run fails with the same reason
+        UPDATE sessionize.job_state s
+        SET last_error = problem || '; drop the job (sessionize.drop_job) and create it again, or restore the column',
+            last_error_at = now()
+        WHERE s.job_id IN (SELECT x.job_id FROM sessionize.job_state x WHERE x.job_id = p_job_id
+                           FOR UPDATE SKIP LOCKED);
+    END IF;
+    IF rows_moved THEN
+        PERFORM sessionize._log_rebuild(p_job_id);
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._reconcile_capture(bigint) IS
+'Internal: keeps a job''s change capture in step with its source''s partitions and columns after DDL';
+REVOKE ALL ON FUNCTION sessionize._reconcile_capture(bigint) FROM PUBLIC;
 
 -- Installs change capture on a job's source: the log table (owned by the
--- job owner) and four statement-level triggers.  Runs as the extension
--- owner.
+-- job owner) and the capture triggers on the source and each of its
+-- partitions.  Runs as the extension owner.
 CREATE FUNCTION sessionize._install_capture(p_job_id bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -589,23 +785,19 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     j sessionize.jobs;
-    usertype text;
-    userattnum int;
-    timeattnum int;
     logname text := sessionize._job_object(p_job_id, 'log');
-    args text;
+    r record;
 BEGIN
     SELECT * INTO STRICT j FROM sessionize.jobs WHERE job_id = p_job_id;
-    SELECT format_type(a.atttypid, a.atttypmod), a.attnum INTO STRICT usertype, userattnum
-    FROM pg_attribute a WHERE a.attrelid = j.source AND a.attname = j.user_column;
-    SELECT a.attnum INTO STRICT timeattnum
-    FROM pg_attribute a WHERE a.attrelid = j.source AND a.attname = j.time_column;
 
     -- one row per statement and kind of change: 'i' inserted, 'd' deleted,
-    -- 't' truncated; the arrays hold, per user, the sessions of those rows
-    -- (late: how many of a session's inserted events were late)
+    -- 't' rebuild (a TRUNCATE, or a change that could not be captured);
+    -- the arrays hold, per user, the sessions of those rows (late: how many
+    -- of a session's inserted events were late), summarised with the gap
+    -- in microseconds that capture read from the catalog (a run rebuilds
+    -- when it is not the job's gap)
     EXECUTE format('CREATE TABLE %s (kind "char" NOT NULL, u %s[], lo timestamptz[], '
-                   'hi timestamptz[], n bigint[], late bigint[])', logname, usertype);
+                   'hi timestamptz[], n bigint[], late bigint[], gap bigint)', logname, j.user_type);
     EXECUTE format('ALTER TABLE %s ALTER u SET STORAGE EXTERNAL, ALTER lo SET STORAGE EXTERNAL, '
                    'ALTER hi SET STORAGE EXTERNAL, ALTER n SET STORAGE EXTERNAL, '
                    'ALTER late SET STORAGE EXTERNAL', logname);
@@ -613,21 +805,9 @@ BEGIN
                    format('sessionize job %s: changes of %s not yet processed by run_job()', p_job_id, j.source));
     EXECUTE format('ALTER TABLE %s OWNER TO %I', logname, j.owner);
 
-    args := format('%L, %L, %L, %L, %L', p_job_id, logname, userattnum, timeattnum,
-                   (extract(epoch FROM j.gap) * 1000000)::bigint);
-    EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS sessionize_new_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
-                   'sessionize_job_' || p_job_id || '_insert', j.source, args);
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s '
-                   'REFERENCING OLD TABLE AS sessionize_old_rows NEW TABLE AS sessionize_new_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
-                   'sessionize_job_' || p_job_id || '_update', j.source, args);
-    EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS sessionize_old_rows '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
-                   'sessionize_job_' || p_job_id || '_delete', j.source, args);
-    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)',
-                   'sessionize_job_' || p_job_id || '_truncate', j.source, args);
+    FOR r IN SELECT relid FROM sessionize._source_tree(j.source) t(relid) LOOP
+        PERFORM sessionize._capture_relation(p_job_id, r.relid);
+    END LOOP;
 END
 $fn$;
 COMMENT ON FUNCTION sessionize._install_capture(bigint) IS
@@ -635,25 +815,32 @@ COMMENT ON FUNCTION sessionize._install_capture(bigint) IS
 REVOKE ALL ON FUNCTION sessionize._install_capture(bigint) FROM PUBLIC;
 
 -- Removes a job's change capture.  Runs as the extension owner.
-CREATE FUNCTION sessionize._remove_capture(p_job_id bigint, p_source regclass)
+CREATE FUNCTION sessionize._remove_capture(p_job_id bigint)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-    op text;
+    r record;
 BEGIN
-    IF p_source IS NOT NULL THEN
-        FOREACH op IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
-            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', 'sessionize_job_' || p_job_id || '_' || op, p_source);
-        END LOOP;
-    END IF;
+    -- the relations recorded, and any other that carries the job's triggers
+    FOR r IN SELECT rel FROM sessionize.job_relations WHERE job_id = p_job_id
+             UNION
+             SELECT tgrelid::regclass FROM pg_trigger
+             WHERE tgfoid = 'sessionize.capture()'::regprocedure
+               AND tgname LIKE 'sessionize\_job\_' || p_job_id || '\_%'
+    LOOP
+        IF EXISTS (SELECT 1 FROM pg_class WHERE oid = r.rel) THEN
+            PERFORM sessionize._uncapture_relation(p_job_id, r.rel);
+        END IF;
+    END LOOP;
+    DELETE FROM sessionize.job_relations WHERE job_id = p_job_id;
     EXECUTE format('DROP TABLE IF EXISTS %s', sessionize._job_object(p_job_id, 'log'));
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._remove_capture(bigint, regclass) IS
+COMMENT ON FUNCTION sessionize._remove_capture(bigint) IS
 'Internal: removes a job''s change log and capture triggers';
-REVOKE ALL ON FUNCTION sessionize._remove_capture(bigint, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._remove_capture(bigint) FROM PUBLIC;
 
 -- Checks a gap or lateness interval as the C functions do.
 CREATE FUNCTION sessionize._check_interval(value interval, argname text, allow_zero boolean)
@@ -818,10 +1005,10 @@ BEGIN
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (session_start) WHERE NOT closed',
                    left(tgt_name, 50) || '_open', tgt);
 
-    INSERT INTO sessionize.jobs (source, user_column, time_column, gap, target, allowed_lateness,
-                                 schedule_interval, owner)
-    VALUES (p_source, p_user_column, p_time_column, p_gap, tgt, p_allowed_lateness,
-            p_schedule_interval, p_caller)
+    INSERT INTO sessionize.jobs (source, user_column, time_column, user_type, target_user_column, gap,
+                                 target, allowed_lateness, schedule_interval, owner)
+    VALUES (p_source, p_user_column, p_time_column, user_att.atttypid, p_user_column, p_gap,
+            tgt, p_allowed_lateness, p_schedule_interval, p_caller)
     RETURNING job_id INTO new_id;
     INSERT INTO sessionize.job_state (job_id) VALUES (new_id);
     PERFORM sessionize._install_capture(new_id);
@@ -882,7 +1069,7 @@ BEGIN
        AND NOT pg_has_role(p_caller, (SELECT relowner FROM pg_class WHERE oid = j.target), 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', j.target USING ERRCODE = 'insufficient_privilege';
     END IF;
-    PERFORM sessionize._remove_capture(p_job_id, j.source);
+    PERFORM sessionize._remove_capture(p_job_id);
     DELETE FROM sessionize.jobs WHERE job_id = p_job_id;
     IF coalesce(p_drop_target, false) THEN
         EXECUTE format('DROP TABLE %s', j.target);
@@ -918,10 +1105,9 @@ BEGIN
         active = coalesce(p_active, active)
     WHERE job_id = p_job_id;
     IF p_gap IS NOT NULL AND p_gap <> j.gap THEN
-        -- the capture function computes sessions with the gap: renew it,
-        -- and rebuild the target on the next run
-        PERFORM sessionize._remove_capture(p_job_id, j.source);
-        PERFORM sessionize._install_capture(p_job_id);
+        -- capture summarises with the gap it reads from the catalog; a log
+        -- entry made with another gap makes its run rebuild, and so does
+        -- this change
         UPDATE sessionize.job_state SET needs_rebuild = true WHERE job_id = p_job_id;
     END IF;
     IF p_allowed_lateness IS NOT NULL THEN
@@ -999,7 +1185,7 @@ BEGIN
     SELECT format_type(a.atttypid, a.atttypmod) INTO STRICT usertype
     FROM pg_attribute a WHERE a.attrelid = j.source AND a.attname = j.user_column;
     target_rows := format('SELECT %I::text, session_start, last_event_at, session_end, event_count, closed FROM %s',
-                          j.user_column, j.target);
+                          j.target_user_column, j.target);
     expected_rows := format('SELECT u::text, session_start, last_event_at, session_end, event_count, '
                             'coalesce(session_end <= %L::timestamptz, false) '
                             'FROM sessionize.sessionize(%L, %L, %L, %L) AS s(u %s, session_start timestamptz, '
@@ -1035,12 +1221,22 @@ BEGIN
     LOOP
         CONTINUE WHEN NOT EXISTS (SELECT 1 FROM sessionize.jobs WHERE job_id = j.job_id);
         -- the source's triggers go with the source; otherwise remove them
-        PERFORM sessionize._remove_capture(j.job_id,
-            CASE WHEN j.dropped = j.source_oid
-                   OR NOT EXISTS (SELECT 1 FROM pg_class WHERE oid = j.source_oid) THEN NULL
-                 ELSE j.source_oid::regclass END);
+        PERFORM sessionize._remove_capture(j.job_id);
         DELETE FROM sessionize.jobs WHERE job_id = j.job_id;
         RAISE NOTICE 'dropped sessionize job % along with %', j.job_id, j.object_identity;
+    END LOOP;
+    -- a partition dropped with its rows: the next run rebuilds from what is left
+    FOR j IN
+        SELECT DISTINCT r.job_id
+        FROM pg_event_trigger_dropped_objects() d
+        JOIN sessionize.job_relations r ON d.classid = 'pg_class'::regclass AND d.objsubid = 0
+                                       AND d.objid = r.rel::oid
+    LOOP
+        DELETE FROM sessionize.job_relations r
+        WHERE r.job_id = j.job_id
+          AND r.rel::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0);
+        PERFORM sessionize._log_rebuild(j.job_id);
     END LOOP;
 END
 $fn$;
@@ -1052,3 +1248,24 @@ CREATE EVENT TRIGGER sessionize_drop_jobs ON sql_drop
 EXECUTE FUNCTION sessionize._on_sql_drop();
 COMMENT ON EVENT TRIGGER sessionize_drop_jobs IS
 'Drops the sessionize jobs whose source or target table is dropped';
+-- (also under session_replication_role = replica, as on a logical replica)
+ALTER EVENT TRIGGER sessionize_drop_jobs ENABLE ALWAYS;
+
+-- Keeps jobs in step with DDL on their sources (src/ddl_events.c): column
+-- renames, partitions created, attached or detached, columns dropped or
+-- changing type.  Runs for DDL by any role; does its catalog work as the
+-- extension owner.
+CREATE FUNCTION sessionize._on_ddl_end()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'sessionize_on_ddl_end'
+LANGUAGE C;
+COMMENT ON FUNCTION sessionize._on_ddl_end() IS
+'Internal: follows column renames and partition changes of job sources';
+REVOKE ALL ON FUNCTION sessionize._on_ddl_end() FROM PUBLIC;
+
+CREATE EVENT TRIGGER sessionize_follow_ddl ON ddl_command_end
+WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+EXECUTE FUNCTION sessionize._on_ddl_end();
+ALTER EVENT TRIGGER sessionize_follow_ddl ENABLE ALWAYS;
+COMMENT ON EVENT TRIGGER sessionize_follow_ddl IS
+'Keeps sessionize jobs in step with column renames, type changes and partition changes of their sources';

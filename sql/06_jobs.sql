@@ -231,7 +231,9 @@ SELECT sessions_inserted > 0 AS ran FROM sessionize.run_job(:ajob);
 SELECT (SELECT relowner::regrole FROM pg_class WHERE oid = 'alice.sessions'::regclass) AS target_owner;
 SELECT count(*) AS differences FROM sessionize.verify(:ajob);
 RESET ROLE;
--- losing SELECT on the source makes her runs fail; nothing changes
+-- losing SELECT on the source makes her runs fail; nothing changes, and
+-- capture copies none of the rows written meanwhile into her log: it asks
+-- for a rebuild instead, which the first run with SELECT back does
 REVOKE SELECT ON clicks FROM job_alice;
 INSERT INTO clicks VALUES (9, '2026-01-01', 'z');
 SET ROLE job_alice;
@@ -240,8 +242,10 @@ SELECT sessionize.run_job(:ajob);
 \set VERBOSITY default
 RESET ROLE;
 GRANT SELECT ON clicks TO job_alice;
+SELECT format('SELECT count(*) AS rows_logged_for_alice FROM sessionize.%I WHERE kind <> ''t''', 'job_' || :ajob || '_log') \gexec
 SET ROLE job_alice;
-SELECT sessions_inserted FROM sessionize.run_job(:ajob);
+SELECT sessions_inserted, full_rebuild FROM sessionize.run_job(:ajob);
+SELECT count(*) AS differences FROM sessionize.verify(:ajob);
 SELECT sessionize.drop_job(:ajob, drop_target => true);
 RESET ROLE;
 DROP SCHEMA alice;

@@ -149,7 +149,7 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 		table_close(heap, NoLock);
 		return false;
 	}
-	att_user = get_attnum(job->target, job->user_column);
+	att_user = get_attnum(job->target, job->target_user_column);
 	att_start = get_attnum(job->target, "session_start");
 	if (att_user != InvalidAttrNumber)
 		get_atttypetypmodcoll(job->target, att_user, &user_type, &user_typmod,
@@ -560,7 +560,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 						 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
 								  "event_count, closed) "
 								  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
-								  job->target_name, job->user_ident),
+								  job->target_name, job->target_user_ident),
 						 nargs, types, values, SPI_OK_INSERT);
 	b->n = 0;
 }

@@ -1,25 +1,50 @@
 /*-------------------------------------------------------------------------
  *
  * capture.c
- *	  sessionize.capture(): the statement-level trigger that logs a job's
- *	  source changes for run_job().
+ *	  sessionize.capture(): the trigger that logs a job's source changes for
+ *	  run_job().
  *
- * For each statement on the source, it reads the transition tables once and
- * writes at most one log row per kind of change: 'i' for the sessions of the
- * inserted rows, 'd' for those of the deleted rows (per user, as arrays),
- * 't' for a TRUNCATE.  That is all the work a writer does: no stored session
- * is read, so writers never wait for, or on, the jobs.  An UPDATE logs only
- * rows whose user or time changed: old and new rows are compared pairwise,
- * and an equal pair is dropped from both sides, which leaves the multiset
- * difference unchanged however the rows pair up.
+ * For each statement on the source (or on one of its partitions), it reads
+ * the transition tables once and writes at most one log row per kind of
+ * change: 'i' for the sessions of the inserted rows, 'd' for those of the
+ * deleted rows (per user, as arrays), 't' for "rebuild from the source": a
+ * TRUNCATE, or a statement that could not be captured.  That is all the
+ * work a writer does: no stored session is read, so writers never wait for,
+ * or on, the jobs.  An UPDATE logs only rows whose user or time changed:
+ * old and new rows are compared pairwise, and an equal pair is dropped from
+ * both sides, which leaves the multiset difference unchanged however the
+ * rows pair up.
  *
  * Inserted events whose time is below the job's watermark (as the writer's
  * snapshot sees it) are late; their sessions are summarised apart so that
  * the log counts them.
  *
- * Trigger arguments: job id, log table (qualified), user column number,
- * time column number, gap in microseconds.  The log row is written as the
- * job owner, who owns the log; the writer needs no privilege on it.
+ * Trust.  The only trigger argument is the job id; nothing else of the
+ * trigger is believed.  The job's source, columns (by name), user type,
+ * gap and owner come from the catalog, and the firing relation must be the
+ * source or one of its partitions, whose own column numbers are looked up
+ * by name (a partition, or a restored table, may number them differently).
+ * The function is not executable by PUBLIC, so only the extension owner
+ * (create_job() and the DDL event triggers) attaches it to tables.
+ *
+ * Writers are never blocked by a job that no longer fits its source: when
+ * a column is gone or changed type, or the job owner may no longer read
+ * the source, or row-level security applies to the owner (the writer may
+ * see rows the owner must not), no row data is logged; a 't' entry makes
+ * the next run rebuild from the source as the owner sees it (or fail there,
+ * with the reason recorded, until the job is repaired).
+ *
+ * Firing.  Statement triggers (enabled in origin and local replication
+ * roles) capture ordinary writes; under session_replication_role = replica,
+ * where logical replication's apply fires only row triggers, row triggers
+ * (ENABLE REPLICA) on every leaf relation capture the rows one by one; the
+ * TRUNCATE trigger fires always.  Exactly one of them fires for any row.
+ *
+ * Who may call it: only the trigger manager, for triggers the extension
+ * owner created.  As whom it runs: the catalog is read as the writer (the
+ * job catalog is readable by PUBLIC); the log row is written as the job
+ * owner, who owns the log, in a security-restricted context with a pinned
+ * search_path; the writer needs no privilege on the log.
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -30,25 +55,27 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/pg_list.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#if PG_VERSION_NUM < 150000
-#include "executor/nodeHash.h"
-#endif
-
+#include "job_catalog.h"
 #include "security.h"
 #include "session_state.h"
 #include "user_sessions.h"
@@ -73,17 +100,22 @@ typedef struct LogArrays
 typedef struct CaptureState
 {
 	int64		job_id;
-	char	   *log_name;
-	AttrNumber	userattno;
-	AttrNumber	timeattno;
+	/* from the catalog */
+	Oid			source;
+	char	   *user_column;
+	char	   *time_column;
+	Oid			owner;
+	bool		have_watermark;
+	TimestampTz watermark;
 	SessionRule rule;
+	/* the user column, as the catalog says its type is */
 	Oid			usertype;
 	Oid			usercollation;
 	int16		usertyplen;
 	bool		userbyval;
-	Oid			owner;
-	bool		have_watermark;
-	TimestampTz watermark;
+	/* column numbers in the firing relation */
+	AttrNumber	userattno;
+	AttrNumber	timeattno;
 	UserSessions *inserted;
 	UserSessions *inserted_late;
 	UserSessions *deleted;
@@ -97,11 +129,7 @@ static void emit_to_arrays(void *arg, Datum key, bool keynull,
 static size_t
 capture_memory_limit(void)
 {
-#if PG_VERSION_NUM >= 150000
 	return get_hash_memory_limit();
-#else
-	return (size_t) get_hash_mem() * 1024;
-#endif
 }
 
 /*
@@ -117,19 +145,27 @@ capture_table(CaptureState *cs, LogArrays *la)
 								emit_to_arrays, NULL, la);
 }
 
-/* The job's owner and watermark, as the writer's snapshot sees them. */
-static void
+/*
+ * Read the job from the catalog, as the writer's snapshot sees it.  Returns
+ * false when there is no such job (a trigger left behind: it logs nothing).
+ * Caller holds an SPI connection.
+ */
+static bool
 read_job(CaptureState *cs)
 {
 	static SPIPlanPtr plan = NULL;
 	Datum		arg = Int64GetDatum(cs->job_id);
+	HeapTuple	tup;
+	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 
 	if (plan == NULL)
 	{
 		Oid			argtype = INT8OID;
-		SPIPlanPtr	p = SPI_prepare("SELECT j.owner, s.watermark FROM sessionize.jobs j "
+		SPIPlanPtr	p = SPI_prepare("SELECT j.source, j.user_column, j.time_column, j.user_type, "
+									"j.gap, j.owner, s.watermark "
+									"FROM sessionize.jobs j "
 									"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
 									"WHERE j.job_id OPERATOR(pg_catalog.=) $1",
 									1, &argtype);
@@ -141,17 +177,77 @@ read_job(CaptureState *cs)
 	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read sessionize job " INT64_FORMAT, cs->job_id);
 	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("sessionize job " INT64_FORMAT " does not exist", cs->job_id),
-				 errhint("Drop the trigger %s, left behind by a dropped job.",
-						 "sessionize_job_<id>_*")));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	cs->owner = DatumGetObjectId(d);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	cs->source = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+	cs->user_column = SPI_getvalue(tup, desc, 2);
+	cs->time_column = SPI_getvalue(tup, desc, 3);
+	cs->usertype = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	d = SPI_getbinval(tup, desc, 5, &isnull);
+	cs->rule.gap = session_interval_to_usec(DatumGetIntervalP(d), "gap");
+	cs->rule.infinite_times = true;
+	cs->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
+	d = SPI_getbinval(tup, desc, 7, &isnull);
 	cs->have_watermark = !isnull;
 	if (!isnull)
 		cs->watermark = DatumGetTimestampTz(d);
+	return true;
+}
+
+/* Is relid the job's source or one of its partitions (at any level)? */
+static bool
+fires_on_source(CaptureState *cs, Oid relid)
+{
+	if (relid == cs->source)
+		return true;
+	if (!get_rel_relispartition(relid))
+		return false;
+	return list_member_oid(get_partition_ancestors(relid), cs->source);
+}
+
+/*
+ * Find the job's columns in the firing relation, by name.  False when one
+ * is gone or is no longer of the type the job was made for.
+ */
+static bool
+resolve_columns(CaptureState *cs, Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+
+	cs->userattno = get_attnum(relid, cs->user_column);
+	cs->timeattno = get_attnum(relid, cs->time_column);
+	if (cs->userattno <= 0 || cs->userattno > tupdesc->natts ||
+		cs->timeattno <= 0 || cs->timeattno > tupdesc->natts)
+		return false;
+	if (TupleDescAttr(tupdesc, cs->userattno - 1)->atttypid != cs->usertype ||
+		TupleDescAttr(tupdesc, cs->timeattno - 1)->atttypid != TIMESTAMPTZOID)
+		return false;
+	cs->usercollation = TupleDescAttr(tupdesc, cs->userattno - 1)->attcollation;
+	get_typlenbyval(cs->usertype, &cs->usertyplen, &cs->userbyval);
+	return true;
+}
+
+/*
+ * May the job's owner see every row of the source, as the writer does?  It
+ * needs SELECT on the source (or on both columns), and no row-level
+ * security policy may apply to it.
+ */
+static bool
+owner_sees_all_rows(CaptureState *cs)
+{
+	if (pg_class_aclcheck(cs->source, cs->owner, ACL_SELECT) != ACLCHECK_OK)
+	{
+		AttrNumber	u = get_attnum(cs->source, cs->user_column);
+		AttrNumber	t = get_attnum(cs->source, cs->time_column);
+
+		if (u <= 0 || t <= 0 ||
+			pg_attribute_aclcheck(cs->source, u, cs->owner, ACL_SELECT) != ACLCHECK_OK ||
+			pg_attribute_aclcheck(cs->source, t, cs->owner, ACL_SELECT) != ACLCHECK_OK)
+			return false;
+	}
+	return check_enable_rls(cs->source, cs->owner, true) != RLS_ENABLED;
 }
 
 /* An inserted row goes to the late or the on-time table. */
@@ -178,6 +274,27 @@ add_deleted(CaptureState *cs, Datum u, bool unull, int64 ts)
 	if (cs->deleted == NULL)
 		cs->deleted = capture_table(cs, &cs->deleted_arrays);
 	user_sessions_add(cs->deleted, u, unull, ts);
+}
+
+/*
+ * One old and one new version of a row (either may be absent): a pair with
+ * the same user and time changes nothing; otherwise the old one is deleted
+ * and the new one inserted.
+ */
+static void
+add_change(CaptureState *cs,
+		   bool have_old, Datum ou, bool ounull, int64 ot, bool otnull,
+		   bool have_new, Datum nu, bool nunull, int64 nt, bool ntnull)
+{
+	if (have_old && have_new && otnull == ntnull && ounull == nunull &&
+		(otnull || ot == nt) &&
+		(ounull || datumIsEqual(ou, nu, cs->userbyval, cs->usertyplen)))
+		return;					/* this row kept its user and time */
+
+	if (have_old && !otnull)
+		add_deleted(cs, ou, ounull, ot);
+	if (have_new && !ntnull)
+		add_inserted(cs, nu, nunull, nt);
 }
 
 /* Start reading a transition table from its beginning. */
@@ -207,10 +324,7 @@ next_row(Tuplestorestate *rows, int ptr, TupleTableSlot *slot, CaptureState *cs,
 	return true;
 }
 
-/*
- * Read the old and new transition tables (either may be NULL) in step.
- * A pair with the same user and time changes nothing and is skipped.
- */
+/* Read the old and new transition tables (either may be NULL) in step. */
 static void
 capture_rows(CaptureState *cs, TupleDesc tupdesc, Tuplestorestate *oldrows,
 			 Tuplestorestate *newrows)
@@ -238,16 +352,7 @@ capture_rows(CaptureState *cs, TupleDesc tupdesc, Tuplestorestate *oldrows,
 			more_old = next_row(oldrows, oldptr, oldslot, cs, &ou, &ounull, &ot, &otnull);
 		if (more_new)
 			more_new = next_row(newrows, newptr, newslot, cs, &nu, &nunull, &nt, &ntnull);
-
-		if (more_old && more_new && otnull == ntnull && ounull == nunull &&
-			(otnull || ot == nt) &&
-			(ounull || datumIsEqual(ou, nu, cs->userbyval, cs->usertyplen)))
-			continue;			/* this row kept its user and time */
-
-		if (more_old && !otnull)
-			add_deleted(cs, ou, ounull, ot);
-		if (more_new && !ntnull)
-			add_inserted(cs, nu, nunull, nt);
+		add_change(cs, more_old, ou, ounull, ot, otnull, more_new, nu, nunull, nt, ntnull);
 
 		if ((++n & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -259,6 +364,33 @@ capture_rows(CaptureState *cs, TupleDesc tupdesc, Tuplestorestate *oldrows,
 		tuplestore_select_read_pointer(newrows, 0);
 	ExecDropSingleTupleTableSlot(oldslot);
 	ExecDropSingleTupleTableSlot(newslot);
+}
+
+/* A row trigger's old and new row (either may be NULL). */
+static void
+capture_row(CaptureState *cs, TupleDesc tupdesc, HeapTuple oldtup, HeapTuple newtup)
+{
+	Datum		ou = 0,
+				nu = 0,
+				ot = 0,
+				nt = 0;
+	bool		ounull = true,
+				nunull = true,
+				otnull = true,
+				ntnull = true;
+
+	if (oldtup)
+	{
+		ou = heap_getattr(oldtup, cs->userattno, tupdesc, &ounull);
+		ot = heap_getattr(oldtup, cs->timeattno, tupdesc, &otnull);
+	}
+	if (newtup)
+	{
+		nu = heap_getattr(newtup, cs->userattno, tupdesc, &nunull);
+		nt = heap_getattr(newtup, cs->timeattno, tupdesc, &ntnull);
+	}
+	add_change(cs, oldtup != NULL, ou, ounull, DatumGetInt64(ot), otnull,
+			   newtup != NULL, nu, nunull, DatumGetInt64(nt), ntnull);
 }
 
 /* Collect a session into the log row's arrays. */
@@ -279,30 +411,43 @@ emit_to_arrays(void *arg, Datum key, bool keynull, const SessionSummary *s)
 	la->nsessions++;
 }
 
-/* Write one log row, as the job owner.  kind 't' has no arrays. */
+/*
+ * Write one log row, as the job owner.  kind 't' has no arrays.  The log
+ * is found by the name create_job() gives it, made from the job id alone;
+ * a job without one (being dropped) logs nothing.
+ */
 static void
 write_log_row(CaptureState *cs, char kind, LogArrays *la)
 {
-	Oid			argtypes[6];
-	Datum		values[6];
-	char		nulls[6] = "      ";
+	Oid			argtypes[7];
+	Datum		values[7];
+	char		nulls[7] = "       ";
+	char	   *logname = sessionize_job_log_name(cs->job_id);
+	Oid			nsp = get_namespace_oid("sessionize", false);
 	char	   *sql;
 	SessionizeIdentity saved;
 	int			ret;
 
+	if (!OidIsValid(get_relname_relid(logname, nsp)))
+		return;
+
 	argtypes[0] = CHAROID;
 	values[0] = CharGetDatum(kind);
-	argtypes[1] = get_array_type(cs->usertype);
+	argtypes[1] = la ? get_array_type(cs->usertype) : InvalidOid;
 	argtypes[2] = TIMESTAMPTZARRAYOID;
 	argtypes[3] = TIMESTAMPTZARRAYOID;
 	argtypes[4] = INT8ARRAYOID;
 	argtypes[5] = INT8ARRAYOID;
-	if (!OidIsValid(argtypes[1]))
-		elog(ERROR, "type %s has no array type", format_type_be(cs->usertype));
+	argtypes[6] = INT8OID;
+	values[6] = Int64GetDatum(cs->rule.gap);
 	if (la == NULL)
-		memset(nulls + 1, 'n', 5);
+	{
+		memset(nulls + 1, 'n', 6);
+	}
 	else
 	{
+		if (!OidIsValid(argtypes[1]))
+			elog(ERROR, "type %s has no array type", format_type_be(cs->usertype));
 		values[1] = makeArrayResult(la->users, CurrentMemoryContext);
 		values[2] = makeArrayResult(la->starts, CurrentMemoryContext);
 		values[3] = makeArrayResult(la->lasts, CurrentMemoryContext);
@@ -310,10 +455,14 @@ write_log_row(CaptureState *cs, char kind, LogArrays *la)
 		values[5] = makeArrayResult(la->lates, CurrentMemoryContext);
 	}
 
-	sql = psprintf("INSERT INTO %s (kind, u, lo, hi, n, late) VALUES ($1, $2, $3, $4, $5, $6)",
-				   cs->log_name);
+	if (la == NULL)
+		sql = psprintf("INSERT INTO sessionize.%s (kind) VALUES ($1)", quote_identifier(logname));
+	else
+		sql = psprintf("INSERT INTO sessionize.%s (kind, u, lo, hi, n, late, gap) "
+					   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+					   quote_identifier(logname));
 	sessionize_become(cs->owner, true, &saved);
-	ret = SPI_execute_with_args(sql, 6, argtypes, values, nulls, false, 0);
+	ret = SPI_execute_with_args(sql, la == NULL ? 1 : 7, argtypes, values, nulls, false, 0);
 	sessionize_restore(&saved);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not log changes for sessionize job " INT64_FORMAT, cs->job_id);
@@ -340,65 +489,60 @@ log_sessions(CaptureState *cs, char kind, UserSessions *ontime,
 
 /*
  * sessionize.capture() RETURNS trigger
+ *
+ * Trigger argument: the job id.  See the file header for what is checked.
  */
 Datum
 sessionize_capture(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	Trigger    *trigger;
+	Relation	rel;
 	TupleDesc	tupdesc;
 	CaptureState cs;
-	int64		gap;
+	bool		row;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("sessionize.capture() was not called by the trigger manager")));
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigdata->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("sessionize.capture() must be fired AFTER ... FOR EACH STATEMENT")));
 	trigger = trigdata->tg_trigger;
-	if (trigger->tgnargs != 5)
+	row = TRIGGER_FIRED_FOR_ROW(trigdata->tg_event);
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || trigger->tgnargs != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("sessionize.capture() takes five trigger arguments")));
+				 errmsg("sessionize.capture() must be fired AFTER, with a job id as its only argument")));
 
 	memset(&cs, 0, sizeof(cs));
 	cs.job_id = pg_strtoint64(trigger->tgargs[0]);
-	cs.log_name = trigger->tgargs[1];
-	cs.userattno = pg_strtoint16(trigger->tgargs[2]);
-	cs.timeattno = pg_strtoint16(trigger->tgargs[3]);
-	gap = pg_strtoint64(trigger->tgargs[4]);
-	cs.rule.gap = session_check_positive_bigint(gap, "gap");
-	cs.rule.infinite_times = true;
-
-	tupdesc = RelationGetDescr(trigdata->tg_relation);
-	if (cs.userattno < 1 || cs.userattno > tupdesc->natts ||
-		cs.timeattno < 1 || cs.timeattno > tupdesc->natts ||
-		TupleDescAttr(tupdesc, cs.timeattno - 1)->atttypid != TIMESTAMPTZOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("sessionize job " INT64_FORMAT " no longer matches table \"%s\"",
-						cs.job_id, RelationGetRelationName(trigdata->tg_relation)),
-				 errhint("Drop the job with sessionize.drop_job() and create it again.")));
-	cs.usertype = TupleDescAttr(tupdesc, cs.userattno - 1)->atttypid;
-	cs.usercollation = TupleDescAttr(tupdesc, cs.userattno - 1)->attcollation;
-	get_typlenbyval(cs.usertype, &cs.usertyplen, &cs.userbyval);
-	cs.inserted_arrays.usertype = cs.usertype;
-	cs.inserted_arrays.cxt = CurrentMemoryContext;
-	cs.deleted_arrays = cs.inserted_arrays;
+	rel = trigdata->tg_relation;
+	tupdesc = RelationGetDescr(rel);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	read_job(&cs);
 
-	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	if (!read_job(&cs) || !fires_on_source(&cs, RelationGetRelid(rel)))
+	{
+		/* a trigger of a dropped job, or on a detached partition */
+		SPI_finish();
+		return PointerGetDatum(NULL);
+	}
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event) ||
+		!resolve_columns(&cs, rel) || !owner_sees_all_rows(&cs))
 		write_log_row(&cs, 't', NULL);
 	else
 	{
-		capture_rows(&cs, tupdesc, trigdata->tg_oldtable, trigdata->tg_newtable);
+		cs.inserted_arrays.usertype = cs.usertype;
+		cs.inserted_arrays.cxt = CurrentMemoryContext;
+		cs.deleted_arrays = cs.inserted_arrays;
+		if (row)
+			capture_row(&cs, tupdesc,
+						TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? NULL : trigdata->tg_trigtuple,
+						TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ? trigdata->tg_trigtuple :
+						TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? trigdata->tg_newtuple : NULL);
+		else
+			capture_rows(&cs, tupdesc, trigdata->tg_oldtable, trigdata->tg_newtable);
 		log_sessions(&cs, 'i', cs.inserted, cs.inserted_late, &cs.inserted_arrays);
 		log_sessions(&cs, 'd', cs.deleted, NULL, &cs.deleted_arrays);
 	}

@@ -121,6 +121,33 @@ operator_namespace(Oid opno)
 }
 
 /*
+ * The source's column "name" must exist with the type the job was made
+ * for: the run's statements read it as that type.  The event trigger on
+ * DDL records the same reason in last_error when the column changes.
+ */
+static void
+check_source_column(const JobInfo *job, const char *name, const char *role, Oid type)
+{
+	AttrNumber	attno = get_attnum(job->source, name);
+	Oid			live;
+
+	if (attno <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation %s does not exist", name, job->source_name),
+				 errdetail("Job " INT64_FORMAT " uses it as its %s column.", job->job_id, role),
+				 errhint("Restore the column, or drop the job with sessionize.drop_job() and create it again.")));
+	live = get_atttype(job->source, attno);
+	if (live != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s column \"%s\" of relation %s is of type %s, but job " INT64_FORMAT " was made for type %s",
+						role, name, job->source_name, format_type_be(live), job->job_id,
+						format_type_be(type)),
+				 errhint("Drop the job with sessionize.drop_job(..., drop_target => true) and create it again.")));
+}
+
+/*
  * Check the caller and lock the job (as the extension owner), then read
  * what we need of it.  Caller holds an SPI connection.
  */
@@ -140,21 +167,28 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 
 	sessionize_become(sessionize_extension_owner(), false, &saved);
 	/* check and lock; this waits for a run in progress to finish */
-	ret = SPI_execute_with_args("SELECT FROM sessionize._lock_job($1, $2)",
+	ret = SPI_execute_with_args("SELECT (sessionize._lock_job($1, $2)).source",
 								2, argtypes, values, NULL, false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not lock job " INT64_FORMAT, job_id);
 
 	/*
+	 * No TRUNCATE or ALTER TABLE of the source can commit until we are done;
+	 * one that committed while we waited is seen by the reads below.
+	 */
+	LockRelationOid(DatumGetObjectId(spi_datum(0, 1)), AccessShareLock);
+
+	/*
 	 * Then read the job with a new snapshot, which (in READ COMMITTED) sees
-	 * what the run we may have waited for committed.  In REPEATABLE READ or
+	 * what the run we may have waited for, and DDL on the source, committed.  In REPEATABLE READ or
 	 * SERIALIZABLE, the lock above already failed if that run committed
 	 * after our snapshot was taken.
 	 */
 	ret = SPI_execute_with_args("SELECT j.source, j.user_column::text, j.time_column::text, j.gap, "
 								"j.target, j.allowed_lateness, j.owner, s.needs_rebuild, "
 								"s.max_event_time, s.watermark, "
-								"sessionize._job_object(j.job_id, 'log') "
+								"sessionize._job_object(j.job_id, 'log'), j.target_user_column::text, "
+								"j.user_type "
 								"FROM sessionize.jobs j "
 								"JOIN sessionize.job_state s ON s.job_id = j.job_id "
 								"WHERE j.job_id = $2",
@@ -175,6 +209,8 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 	job->have_max_event_time = spi_timestamptz(0, 9, &job->max_event_time);
 	job->have_watermark = spi_timestamptz(0, 10, &job->watermark);
 	job->log_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 11);
+	job->target_user_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 12);
+	job->user_type_oid = DatumGetObjectId(spi_datum(0, 13));
 
 	/* the gap as pure microseconds: a day is 24 hours, as in the gap rule */
 	usec = session_interval_to_usec(job->gap, "gap");
@@ -185,16 +221,12 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 	job->target_name = qualified_relation_name(job->target);
 	job->user_ident = pstrdup(quote_identifier(job->user_column));
 	job->time_ident = pstrdup(quote_identifier(job->time_column));
+	job->target_user_ident = pstrdup(quote_identifier(job->target_user_column));
 
-	usertype = get_atttype(job->source, get_attnum(job->source, job->user_column));
-	if (!OidIsValid(usertype))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation %s does not exist",
-						job->user_column, job->source_name),
-				 errdetail("Job " INT64_FORMAT " needs it as its user column.", job_id)));
+	check_source_column(job, job->user_column, "user", job->user_type_oid);
+	check_source_column(job, job->time_column, "time", TIMESTAMPTZOID);
+	usertype = job->user_type_oid;
 	job->user_type = format_type_be_qualified(usertype);
-	job->user_type_oid = usertype;
 	typentry = lookup_type_cache(usertype, TYPECACHE_EQ_OPR);
 	if (!OidIsValid(typentry->eq_opr))
 		ereport(ERROR,
@@ -252,7 +284,7 @@ rebuild_sql(const JobInfo *job)
 					 quote_literal_cstr(job->user_column),
 					 quote_literal_cstr(job->time_column),
 					 job->user_type,
-					 job->target_name, job->user_ident);
+					 job->target_name, job->target_user_ident);
 	return q.data;
 }
 
@@ -274,7 +306,7 @@ static char *
 touched_branch(const JobInfo *job, const char *same_user, const char *for_change)
 {
 	const char *T = job->target_name;
-	const char *U = job->user_ident;
+	const char *U = job->target_user_ident;
 	char	   *cols_t = psprintf("t.ctid AS tid, t.%s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end", U);
 
 	return psprintf("SELECT y.*, c.recompute FROM chk c "
@@ -313,6 +345,7 @@ incremental_sql(const JobInfo *job)
 	StringInfoData q;
 	const char *T = job->target_name;
 	const char *U = job->user_ident;
+	const char *TU = job->target_user_ident;
 	const char *EQ = job->user_eq;
 	char	   *same_user = psprintf("(%%1$s.u %s %%2$s.u OR (%%1$s.u IS NULL AND %%2$s.u IS NULL))", EQ);
 	char	   *same_user_tf = psprintf(same_user, "t", "f");
@@ -320,8 +353,8 @@ incremental_sql(const JobInfo *job)
 	char	   *touched_nn;
 	char	   *touched_null;
 
-	touched_nn = touched_branch(job, psprintf("t.%s %s c.u", U, EQ), "c.u IS NOT NULL");
-	touched_null = touched_branch(job, psprintf("t.%s IS NULL", U), "c.u IS NULL");
+	touched_nn = touched_branch(job, psprintf("t.%s %s c.u", TU, EQ), "c.u IS NOT NULL");
+	touched_null = touched_branch(job, psprintf("t.%s IS NULL", TU), "c.u IS NULL");
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
@@ -378,7 +411,7 @@ incremental_sql(const JobInfo *job)
 					 "       (SELECT coalesce(sum(late), 0) FROM ch)::bigint, w.max_ts, w.watermark, "
 					 "       (SELECT count(*) FROM upd) "
 					 "FROM wm2 w",
-					 T, same_user_tf, same_user_mf, U);
+					 T, same_user_tf, same_user_mf, TU);
 	return q.data;
 }
 
@@ -544,10 +577,14 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 	had_watermark = job.have_watermark;
 	old_watermark = job.watermark;
 
-	/* no TRUNCATE of the source can commit until we are done */
-	LockRelationOid(job.source, AccessShareLock);
-
-	res.full_rebuild = job.needs_rebuild || log_has(&job, "kind = 't'");
+	/*
+	 * A TRUNCATE, a change capture could not log, or entries summarised with
+	 * another gap than the job's (written by a transaction that read the
+	 * catalog before alter_job() changed it) make the run rebuild.
+	 */
+	res.full_rebuild = job.needs_rebuild ||
+		log_has(&job, psprintf("kind = 't' OR gap IS DISTINCT FROM " INT64_FORMAT,
+							   job.exact_gap->time));
 	if (res.full_rebuild)
 	{
 		SessionizeIdentity saved;

@@ -36,7 +36,9 @@ typedef struct JobInfo
 	char	   *source_name;
 	char	   *target_name;
 	char	   *log_name;
-	char	   *user_ident;
+	char	   *user_ident;		/* the source's user column */
+	char	   *target_user_column;
+	char	   *target_user_ident;	/* the target's user column */
 	char	   *time_ident;
 	char	   *user_type;
 	Oid			user_type_oid;
