@@ -489,7 +489,7 @@ CREATE AGGREGATE sessionize.merge_sessions(session_start timestamptz, last_event
     PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE sessionize.merge_sessions(timestamptz, timestamptz, bigint, interval) IS
-'Grouping aggregate: the sessions of the events behind a set of session summaries (start, last event, count), in any order, merging those that overlap or lie within the gap';
+'Grouping aggregate: the sessions of the events behind a set of session summaries (start, last event, count), in any order, merging those that overlap or lie within the gap; skips rows whose times are both NULL, rejects summaries of no possible events';
 
 -- ===========================================================================
 -- Incremental jobs

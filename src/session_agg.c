@@ -185,7 +185,12 @@ sessions_combine(PG_FUNCTION_ARGS)
  *
  * Layout, integers in network byte order: version (1 byte), flags (1 byte:
  * bit 0 = infinite times), gap (int64), number of sessions (int32), then per
- * session start, last and count (int64 each).
+ * session start, last and count (int64 each).  Times are timestamptz
+ * values (microseconds since 2000-01-01 00:00 UTC; INT64_MIN and INT64_MAX
+ * are -infinity and +infinity), the gap is in microseconds.  Every state
+ * sessions() makes has bit 0 set.  The README describes the format for
+ * tools that write states (sessions_partial()); sessions_state_from_bytes()
+ * lists what a state must satisfy.
  */
 Datum
 sessions_serialize(PG_FUNCTION_ARGS)
@@ -230,7 +235,14 @@ reject_state(const char *detail)
  * Rebuild a state from its serialized bytes, in memory context cxt.  The
  * bytes may come from anywhere (sessions_partial() output stored in a table,
  * a distributed engine's partial aggregate), so every field is checked: a
- * malformed state is an ERROR, never a crash or a wrong answer.
+ * malformed state is an ERROR (SQLSTATE 22P03), never a crash or a wrong
+ * answer.  A state must have a known version and flags, a positive gap, a
+ * length that matches its number of sessions, and sessions that keep the
+ * invariants of a SessionRun (session_run_check()): valid timestamptz
+ * times (infinities only with bit 0 of the flags), start <= last, a count
+ * of at least one (two when start < last), an infinity alone in its
+ * session, in time order and more than a gap apart.  Whatever merging such
+ * states adds up is checked as it is added (session_count_add()).
  */
 static SessionsAggState *
 sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
@@ -242,6 +254,7 @@ sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
 	int64		gap;
 	int32		n;
 	int32		k;
+	const char *why;
 
 	buf.data = VARDATA_ANY(bytes);
 	buf.len = VARSIZE_ANY_EXHDR(bytes);
@@ -275,8 +288,9 @@ sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
 	st->acc.run.nsessions = n;
 	pq_getmsgend(&buf);
 
-	if (!session_run_is_valid(&st->acc.run, &st->rule))
-		reject_state("The sessions are not sorted, overlap, or have impossible counts.");
+	why = session_run_check(&st->acc.run, &st->rule, SESSION_TIME_TIMESTAMPTZ);
+	if (why != NULL)
+		reject_state(why);
 	return st;
 }
 
@@ -338,6 +352,15 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
  * Transition function of merge_sessions(): folds session summaries (rows
  * of a sessions table, or summaries of new events) into the sessions of all
  * their events.  Summaries may come in any order and may overlap or join.
+ *
+ * A row whose session_start and last_event_at are both NULL is no session
+ * and is skipped (an outer join's missing row).  Any other row must be a
+ * summary of events: no NULL, times within the timestamptz range or
+ * infinite (SQLSTATE 22008), and session_summary_check()'s rules (22023):
+ * session_start <= last_event_at, event_count >= 1 (>= 2 when the times
+ * differ), an infinity alone in its session.  A count is never taken on
+ * trust in silence: a NULL or non-positive one is an error, not a row to
+ * skip, as a skipped session would be a wrong answer.
  */
 Datum
 merge_sessions_trans(PG_FUNCTION_ARGS)
@@ -345,18 +368,31 @@ merge_sessions_trans(PG_FUNCTION_ARGS)
 	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "merge_sessions_trans");
 	SessionsAggState *st = sessions_state_for_row(fcinfo, aggcxt, 4);
 	SessionSummary s;
+	const char *why;
 
+	if (PG_ARGISNULL(1) && PG_ARGISNULL(2))
+		PG_RETURN_POINTER(st);	/* a row without times is no session */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
-		PG_RETURN_POINTER(st);	/* a summary without times is no session */
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid session summary"),
+				 errdetail("A session summary needs session_start, last_event_at and event_count; only a row whose times are both null is skipped.")));
 
 	s.start = PG_GETARG_TIMESTAMPTZ(1);
 	s.last = PG_GETARG_TIMESTAMPTZ(2);
 	s.count = PG_GETARG_INT64(3);
-	if (s.start > s.last || s.count < 1 || (s.start != s.last && s.count < 2))
+	if (!session_time_is_valid(SESSION_TIME_TIMESTAMPTZ, &st->rule, s.start) ||
+		!session_time_is_valid(SESSION_TIME_TIMESTAMPTZ, &st->rule, s.last))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range"),
+				 errdetail("A session summary's session_start or last_event_at is outside the range of timestamptz.")));
+	why = session_summary_check(&s, &st->rule, SESSION_TIME_TIMESTAMPTZ);
+	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid session summary"),
-				 errdetail("A session needs session_start <= last_event_at and at least one event, two if it spans time.")));
+				 errdetail_internal("%s", why)));
 	session_run_add_summary(session_acc_flush(&st->acc, aggcxt), &st->rule, &s, aggcxt);
 	PG_RETURN_POINTER(st);
 }

@@ -118,7 +118,7 @@ session_run_absorb_following(SessionRun *run, const SessionRule *rule, int32 pos
 		   session_joins(rule, cur->last, run->items[next].start))
 	{
 		cur->last = Max(cur->last, run->items[next].last);
-		cur->count += run->items[next].count;
+		cur->count = session_count_add(cur->count, run->items[next].count);
 		next++;
 	}
 	if (next > pos + 1)
@@ -163,7 +163,7 @@ session_run_add_summary(SessionRun *run, const SessionRule *rule,
 		SessionSummary *left = &run->items[pos - 1];
 
 		left->last = Max(left->last, s->last);
-		left->count += s->count;
+		left->count = session_count_add(left->count, s->count);
 		session_run_absorb_following(run, rule, pos - 1);
 	}
 	else if (pos < run->nsessions &&
@@ -174,7 +174,7 @@ session_run_add_summary(SessionRun *run, const SessionRule *rule,
 
 		right->start = s->start;
 		right->last = Max(right->last, s->last);
-		right->count += s->count;
+		right->count = session_count_add(right->count, s->count);
 		session_run_absorb_following(run, rule, pos);
 	}
 	else
@@ -234,7 +234,7 @@ session_run_merge(SessionRun *dst, const SessionRun *src,
 		if (n > 0 && session_joins(rule, out[n - 1].last, next->start))
 		{
 			out[n - 1].last = Max(out[n - 1].last, next->last);
-			out[n - 1].count += next->count;
+			out[n - 1].count = session_count_add(out[n - 1].count, next->count);
 		}
 		else
 			out[n++] = *next;
@@ -246,31 +246,92 @@ session_run_merge(SessionRun *dst, const SessionRun *src,
 	dst->capacity = total;
 }
 
+/* The ERROR of session_count_add(). */
+void
+session_count_overflow(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("session event count out of range"),
+			 errdetail("The merged session would have more than " INT64_FORMAT " events.",
+					   PG_INT64_MAX)));
+}
+
 /*
- * Does the run keep its invariants?  Used to reject malformed states that
- * arrive from outside (deserialisation, stored rows).
+ * Is t a time of this kind?  A timestamp or timestamptz is within
+ * PostgreSQL's range, or is -infinity or +infinity where the rule treats
+ * infinities (which are then INT64_MIN and INT64_MAX); any bigint is a
+ * bigint time.
  */
 bool
-session_run_is_valid(const SessionRun *run, const SessionRule *rule)
+session_time_is_valid(SessionTimeKind kind, const SessionRule *rule, int64 t)
+{
+	if (kind == SESSION_TIME_BIGINT)
+		return true;
+	if (IS_VALID_TIMESTAMP(t))
+		return true;
+	return rule->infinite_times && TIMESTAMP_NOT_FINITE(t);
+}
+
+/*
+ * Is s the summary of some events under the rule?  NULL when it is, else a
+ * sentence that says why not (an errdetail).  Its times are valid, it
+ * starts no later than its last event, it has an event, two if it spans
+ * time, and, with infinite times, an infinity is alone in its session
+ * (session_joins(): an infinity joins only an equal one).
+ */
+const char *
+session_summary_check(const SessionSummary *s, const SessionRule *rule,
+					  SessionTimeKind kind)
+{
+	if (!session_time_is_valid(kind, rule, s->start) ||
+		!session_time_is_valid(kind, rule, s->last))
+		return "A session time is out of range.";
+	if (s->start > s->last)
+		return "A session starts after its last event.";
+	if (s->count < 1)
+		return "A session has fewer than one event.";
+	if (s->start != s->last && s->count < 2)
+		return "A session that spans time has fewer than two events.";
+	if (rule->infinite_times && s->start != s->last &&
+		(s->start == PG_INT64_MIN || s->last == PG_INT64_MAX))
+		return "A session joins an infinite time to another time.";
+	return NULL;
+}
+
+/*
+ * Does the run keep its invariants?  NULL when it does, else why not (an
+ * errdetail).  Used to reject malformed states that arrive from outside
+ * (deserialisation): every summary passes session_summary_check(), and each
+ * starts after the previous one's last event and more than a gap after it
+ * (else the two would be one session).
+ *
+ * The counts of different sessions are not added up: no answer reports
+ * their sum, and merging valid states can make sessions whose counts add up
+ * past a bigint (two of 2^63 - 1 events), a state that must serialize and
+ * deserialize as well in a parallel plan as it merges in a serial one.
+ */
+const char *
+session_run_check(const SessionRun *run, const SessionRule *rule,
+				  SessionTimeKind kind)
 {
 	int32		k;
 
 	if (run->nsessions < 0)
-		return false;
+		return "The number of sessions is negative.";
 	for (k = 0; k < run->nsessions; k++)
 	{
 		const SessionSummary *s = &run->items[k];
+		const char *why = session_summary_check(s, rule, kind);
 
-		if (s->count < 1 || s->start > s->last)
-			return false;
-		if (s->start != s->last && s->count < 2)
-			return false;
-		if (k > 0 &&
-			(s->start <= run->items[k - 1].last ||
-			 session_joins(rule, run->items[k - 1].last, s->start)))
-			return false;
+		if (why != NULL)
+			return why;
+		if (k > 0 && s->start <= run->items[k - 1].last)
+			return "The sessions are not in time order, or overlap.";
+		if (k > 0 && session_joins(rule, run->items[k - 1].last, s->start))
+			return "Two sessions are no more than the gap apart: they would be one session.";
 	}
-	return true;
+	return NULL;
 }
 
 /*

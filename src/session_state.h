@@ -71,6 +71,26 @@ typedef enum SessionTimeKind
 	SESSION_TIME_BIGINT
 } SessionTimeKind;
 
+/*
+ * Event counts.  Counts grow by one per event on the paths that add events,
+ * which cannot reach 2^63; merging summaries adds counts that may come from
+ * outside (stored sessions, partial states, merge_sessions() rows), and
+ * every such addition goes through session_count_add(): an ERROR
+ * (SQLSTATE 22003) when the sum does not fit in a bigint, never a wrong
+ * count.
+ */
+extern void session_count_overflow(void) pg_attribute_noreturn();
+
+static inline int64
+session_count_add(int64 a, int64 b)
+{
+	int64		r;
+
+	if (unlikely(pg_add_s64_overflow(a, b, &r)))
+		session_count_overflow();
+	return r;
+}
+
 /* a + b, clamped to the int64 range */
 static inline int64
 session_add_sat(int64 a, int64 b)
@@ -108,7 +128,13 @@ extern void session_run_add_summary(SessionRun *run, const SessionRule *rule,
 									const SessionSummary *s, MemoryContext cxt);
 extern void session_run_merge(SessionRun *dst, const SessionRun *src,
 							  const SessionRule *rule, MemoryContext cxt);
-extern bool session_run_is_valid(const SessionRun *run, const SessionRule *rule);
+extern bool session_time_is_valid(SessionTimeKind kind, const SessionRule *rule,
+								  int64 t);
+extern const char *session_summary_check(const SessionSummary *s,
+										 const SessionRule *rule,
+										 SessionTimeKind kind);
+extern const char *session_run_check(const SessionRun *run, const SessionRule *rule,
+									 SessionTimeKind kind);
 
 /*
  * Add one event at time ts.  Events in time order take the inline fast path:
