@@ -776,7 +776,7 @@ COMMENT ON FUNCTION sessionize._reconcile_capture(bigint) IS
 REVOKE ALL ON FUNCTION sessionize._reconcile_capture(bigint) FROM PUBLIC;
 
 -- Installs change capture on a job's source: the log table (owned by the
--- job owner) and the capture triggers on the source and each of its
+-- extension owner, readable and deletable by the job owner) and the capture triggers on the source and each of its
 -- partitions.  Runs as the extension owner.
 CREATE FUNCTION sessionize._install_capture(p_job_id bigint)
 RETURNS void
@@ -803,7 +803,9 @@ BEGIN
                    'ALTER late SET STORAGE EXTERNAL', logname);
     EXECUTE format('COMMENT ON TABLE %s IS %L', logname,
                    format('sessionize job %s: changes of %s not yet processed by run_job()', p_job_id, j.source));
-    EXECUTE format('ALTER TABLE %s OWNER TO %I', logname, j.owner);
+    -- the extension owner keeps the log, so that only capture writes it;
+    -- the job owner's runs read and consume it
+    EXECUTE format('GRANT SELECT, DELETE ON %s TO %I', logname, j.owner);
 
     FOR r IN SELECT relid FROM sessionize._source_tree(j.source) t(relid) LOOP
         PERFORM sessionize._capture_relation(p_job_id, r.relid);

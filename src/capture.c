@@ -42,9 +42,10 @@
  *
  * Who may call it: only the trigger manager, for triggers the extension
  * owner created.  As whom it runs: the catalog is read as the writer (the
- * job catalog is readable by PUBLIC); the log row is written as the job
- * owner, who owns the log, in a security-restricted context with a pinned
- * search_path; the writer needs no privilege on the log.
+ * job catalog is readable by PUBLIC); the log row is written as the
+ * extension owner, who owns the log, in a security-restricted context with
+ * a pinned search_path; the writer needs no privilege on the log, and no
+ * code of the job owner or the writer runs there.
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -412,7 +413,9 @@ emit_to_arrays(void *arg, Datum key, bool keynull, const SessionSummary *s)
 }
 
 /*
- * Write one log row, as the job owner.  kind 't' has no arrays.  The log
+ * Write one log row, as the extension owner, who owns the log (the job
+ * owner may only read and consume it, so no log entry is forged by anyone
+ * but capture).  kind 't' has no arrays.  The log
  * is found by the name create_job() gives it, made from the job id alone;
  * a job without one (being dropped) logs nothing.
  */
@@ -461,7 +464,7 @@ write_log_row(CaptureState *cs, char kind, LogArrays *la)
 		sql = psprintf("INSERT INTO sessionize.%s (kind, u, lo, hi, n, late, gap) "
 					   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
 					   quote_identifier(logname));
-	sessionize_become(cs->owner, true, &saved);
+	sessionize_become(sessionize_extension_owner(), true, &saved);
 	ret = SPI_execute_with_args(sql, la == NULL ? 1 : 7, argtypes, values, nulls, false, 0);
 	sessionize_restore(&saved);
 	if (ret != SPI_OK_INSERT)
