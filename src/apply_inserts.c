@@ -344,7 +344,7 @@ read_insert_entries(const JobInfo *job, InsertEntry **entries_out,
 						 errmsg("change log %s of job " INT64_FORMAT " has an invalid entry",
 								job->log_name, job->job_id),
 						 errdetail("An entry needs lo <= hi and at least one event, two if it spans time.")));
-			*events += e->s.count;
+			*events = session_count_add(*events, e->s.count);
 			if (!ltnull[k])
 				*late += DatumGetInt64(lt[k]);
 			if (!*have_max || e->s.last > *max_ts)
