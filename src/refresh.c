@@ -43,6 +43,7 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "catalog/pg_operator.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"

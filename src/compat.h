@@ -1,0 +1,32 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *	  The one place for the differences between the PostgreSQL versions
+ *	  sessionize builds against (15 to 18).
+ *
+ * Code elsewhere uses the names defined here and never tests
+ * PG_VERSION_NUM itself.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/compat.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SESSIONIZE_COMPAT_H
+#define SESSIONIZE_COMPAT_H
+
+/*
+ * A function that does not return: PostgreSQL 18 replaced the attribute
+ * after the declaration, pg_attribute_noreturn(), by pg_noreturn before it.
+ * Write: SESSIONIZE_NORETURN extern void f(void) SESSIONIZE_NORETURN_AFTER;
+ */
+#if PG_VERSION_NUM >= 180000
+#define SESSIONIZE_NORETURN pg_noreturn
+#define SESSIONIZE_NORETURN_AFTER
+#else
+#define SESSIONIZE_NORETURN
+#define SESSIONIZE_NORETURN_AFTER pg_attribute_noreturn()
+#endif
+
+#endif							/* SESSIONIZE_COMPAT_H */
