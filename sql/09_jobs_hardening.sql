@@ -289,6 +289,44 @@ SELECT sessionize.drop_job(:tjob, drop_target => true);
 RESET ROLE;
 DROP TABLE shared_ev;
 
+-- ---------------------------------------------------------------------------
+-- The target's unique index (defect 12): created with a name PostgreSQL
+-- picks, so that an unrelated relation with the old fixed name, or a
+-- multibyte name truncated onto the table's own, cannot stand in for it;
+-- a reused target's suitable index is used as it is.
+-- ---------------------------------------------------------------------------
+CREATE TABLE idx_ev (u int, ts timestamptz);
+CREATE TABLE idx_ev_sessions_key (x int);
+CREATE SEQUENCE idx_ev_sessions_open;
+SELECT sessionize.create_job('idx_ev', 'u', 'ts', interval '1 minute') AS ijob \gset
+SELECT i.indisunique, pg_get_indexdef(i.indexrelid) ~ '\(u, session_start\)$' AS on_user_start,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate
+FROM pg_index i WHERE i.indrelid = 'idx_ev_sessions'::regclass ORDER BY 1 DESC;
+-- a 63-byte name: the old index name was truncated onto the table's own
+SELECT sessionize.create_job('idx_ev', 'u', 'ts', interval '1 minute',
+                             target => repeat('日', 21)) AS mjob \gset
+SELECT count(*) FILTER (WHERE i.indisunique) AS unique_indexes, count(*) AS indexes
+FROM pg_index i WHERE i.indrelid = (SELECT target FROM sessionize.jobs WHERE job_id = :mjob);
+-- a reused target with a suitable unique index keeps it, and gets no other
+CREATE TABLE idx_reused (u int, session_start timestamptz, last_event_at timestamptz,
+                         session_end timestamptz, event_count bigint, closed boolean);
+CREATE UNIQUE INDEX idx_reused_mine ON idx_reused (u, session_start);
+SELECT sessionize.create_job('idx_ev', 'u', 'ts', interval '1 minute', target => 'idx_reused') AS rjob \gset
+SELECT indexrelid::regclass, indisunique FROM pg_index WHERE indrelid = 'idx_reused'::regclass ORDER BY 1::text;
+-- the jobs run
+INSERT INTO idx_ev VALUES (1, '2026-01-01'), (1, '2026-01-01 00:01'), (2, '2026-01-01');
+SELECT sessions_inserted FROM sessionize.run_job(:ijob);
+INSERT INTO idx_ev VALUES (1, '2026-01-01 00:02');
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:ijob);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:ijob);
+SELECT sessions_inserted FROM sessionize.run_job(:rjob);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:rjob);
+SELECT sessionize.drop_job(:ijob, drop_target => true);
+SELECT sessionize.drop_job(:mjob, drop_target => true);
+SELECT sessionize.drop_job(:rjob, drop_target => true);
+DROP TABLE idx_ev, idx_ev_sessions_key;
+DROP SEQUENCE idx_ev_sessions_open;
+
 DROP SCHEMA hard;
 DROP ROLE hard_owner;
 SELECT count(*) AS jobs_left FROM sessionize.jobs;
