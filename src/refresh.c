@@ -563,8 +563,8 @@ verify_sql(const JobInfo *job)
  * must be a member of the job's owner, or a superuser, as for run_job();
  * the job is not locked.  Everything that reads the source or the target
  * runs as the job owner, restricted, with a pinned search_path: the cast of
- * the user column to text, its comparisons and the source's policies are
- * the owner's code, which must never run as whoever calls verify().
+ * the user column to text and its comparisons may be code of the job
+ * owner's choosing, which must never run as whoever calls verify().
  */
 void
 sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
