@@ -18,6 +18,9 @@ SET ROLE roles_owner;
 CREATE TABLE roles_o.ev (u int, ts timestamptz);
 CREATE INDEX ON roles_o.ev (u, ts);
 INSERT INTO roles_o.ev VALUES (1, '2026-01-01 00:00'), (1, '2026-01-01 00:05'), (2, '2026-01-01 00:00');
+-- the other role may read the source (and, below, the target): what it may
+-- do to the job depends on the job's owner, not on that
+GRANT SELECT ON roles_o.ev TO roles_other;
 RESET ROLE;
 SET ROLE roles_team;
 CREATE TABLE roles_t.ev (u int, ts timestamptz);
@@ -58,7 +61,7 @@ $$;
 -- The jobs: A of roles_owner on its table; S of the superuser on the same
 -- table; M of roles_member (as itself) and T of roles_team (the member
 -- after SET ROLE) on the team's table.  The other role's attempt on the
--- owner's table fails (no SELECT, no TRIGGER).
+-- owner's table fails (no TRIGGER).
 SELECT 'create_job' AS function,
        pg_temp.outcome('owner', $$SELECT sessionize.create_job('roles_o.ev', 'u', 'ts', interval '10 minutes') > 0$$) AS owner,
        pg_temp.outcome('other', $$SELECT sessionize.create_job('roles_o.ev', 'u', 'ts', interval '10 minutes',
@@ -76,6 +79,7 @@ SELECT job_id AS a FROM sessionize.jobs WHERE target = 'roles_o.ev_sessions'::re
 SELECT job_id AS s FROM sessionize.jobs WHERE target = 'roles_o.s'::regclass \gset
 SELECT job_id AS m FROM sessionize.jobs WHERE target = 'roles_t.m'::regclass \gset
 SELECT job_id AS t FROM sessionize.jobs WHERE target = 'roles_t.t'::regclass \gset
+GRANT SELECT ON roles_o.ev_sessions TO roles_other;
 
 -- Then, on job A for the owner, the other role and the superuser, and on
 -- the team's job T for the member: job_status is readable by all; run_job,
