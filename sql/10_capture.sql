@@ -1,6 +1,8 @@
 -- Change capture that no role can turn against another, and that no schema
 -- change makes wrong or turns into a writers' outage (issue: hardening).
 SET timezone = 'UTC';
+-- job ids from 1001, whatever ran before
+SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1000) > 0 AS ids_set;
 
 -- The plain-SQL reference of the README's Semantics, for a source whose
 -- user column is u and time column ts, against a job's target: the rows
@@ -182,6 +184,29 @@ TRUNCATE ev;
 RESET session_replication_role;
 SELECT full_rebuild, sessions_inserted FROM sessionize.run_job(:job);
 SELECT count(*) AS sessions FROM ev_sessions;
+
+-- user columns of a type compared through another type's operator class
+-- (varchar through text, a domain through its base type) or of an array
+-- type (refused: the log holds arrays of users)
+CREATE DOMAIN visitor AS text CHECK (VALUE <> '');
+CREATE TABLE vev (v varchar(20), d visitor, a int[], ts timestamptz);
+INSERT INTO vev VALUES ('x', 'x', '{1}', '2026-01-01'), ('y', 'y', '{2}', '2026-01-01 00:05');
+SELECT sessionize.create_job('vev', 'v', 'ts', interval '10 minutes', target => 'vev_v') AS vjob \gset
+SELECT sessionize.create_job('vev', 'd', 'ts', interval '10 minutes', target => 'vev_d') AS djob \gset
+\set VERBOSITY sqlstate
+SELECT sessionize.create_job('vev', 'a', 'ts', interval '10 minutes', target => 'vev_a');
+\set VERBOSITY default
+SET client_min_messages = warning;
+SELECT count(*) FROM sessionize.run_job(:vjob), sessionize.run_job(:djob);
+INSERT INTO vev VALUES ('x', 'x', '{1}', '2026-01-01 00:09'), ('z', 'z', '{3}', '2026-01-01 00:30');
+SELECT events_inserted FROM sessionize.run_job(:vjob);
+SELECT events_inserted FROM sessionize.run_job(:djob);
+RESET client_min_messages;
+SELECT target_diff('vev_v', 'vev', interval '10 minutes', 'v', 'ts') AS differences_varchar,
+       target_diff('vev_d', 'vev', interval '10 minutes', 'd', 'ts') AS differences_domain;
+SELECT sessionize.drop_job(:vjob, drop_target => true), sessionize.drop_job(:djob, drop_target => true);
+DROP TABLE vev;
+DROP DOMAIN visitor;
 
 SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgfoid = 'sessionize.capture()'::regprocedure;

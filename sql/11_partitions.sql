@@ -3,6 +3,8 @@
 -- pg_partman's maintenance and retention do) keep the target exact.
 -- target_diff() (the plain-SQL reference) comes from 10_capture.
 SET timezone = 'UTC';
+-- job ids from 1101, whatever ran before
+SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1100) > 0 AS ids_set;
 
 CREATE TABLE pev (u int, ts timestamptz, page text) PARTITION BY RANGE (ts);
 CREATE TABLE pev_jan PARTITION OF pev FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');

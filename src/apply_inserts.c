@@ -664,11 +664,8 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	nentries = read_insert_entries(job, &entries, &events, &late, &have_max, &max_ts);
 	if (have_max)
 	{
-		TimestampTz candidate;
+		TimestampTz candidate = sessionize_watermark_after(max_ts, job->lateness_usec);
 
-		candidate = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-															TimestampTzGetDatum(max_ts),
-															IntervalPGetDatum(job->allowed_lateness)));
 		if (!have_watermark || candidate > watermark)
 			watermark = candidate;
 		have_watermark = true;

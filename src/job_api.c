@@ -2,7 +2,8 @@
  *
  * job_api.c
  *	  create_job(), alter_job() and drop_job(): check the caller, then run
- *	  the job's catalog and DDL work as the extension owner.
+ *	  the job's catalog and DDL work as the extension owner; and verify(),
+ *	  which refresh.c runs as the job owner.
  *
  * The bodies are PL/pgSQL functions of the install script (_create_job and
  * friends) that only the extension owner may execute.  These C entry
@@ -21,14 +22,20 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/lsyscache.h"
+#include "utils/typcache.h"
 
+#include "refresh.h"
 #include "security.h"
 
 PG_FUNCTION_INFO_V1(sessionize_create_job);
+PG_FUNCTION_INFO_V1(sessionize_can_be_user_type);
 PG_FUNCTION_INFO_V1(sessionize_drop_job);
 PG_FUNCTION_INFO_V1(sessionize_alter_job);
+PG_FUNCTION_INFO_V1(sessionize_verify);
 
 #define MAX_API_ARGS 8
 
@@ -115,4 +122,47 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 
 	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull);
 	PG_RETURN_VOID();
+}
+
+/*
+ * verify(job_id bigint) returns table (difference text, user_key text,
+ *		  session_start timestamptz, last_event_at timestamptz,
+ *		  session_end timestamptz, event_count bigint, closed boolean)
+ *
+ * Who may call it and as whom it reads: see sessionize_verify_job().
+ */
+Datum
+sessionize_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_id must not be null")));
+#if PG_VERSION_NUM >= 160000
+	InitMaterializedSRF(fcinfo, 0);
+#else
+	SetSingleFuncCall(fcinfo, 0);
+#endif
+	sessionize_verify_job(PG_GETARG_INT64(0), rsinfo->setResult, rsinfo->setDesc);
+	return (Datum) 0;
+}
+
+/*
+ * _can_be_user_type(regtype) returns boolean: may values of the type be a
+ * job's users?  They need a default btree operator class (the type cache
+ * resolves domains, binary-coercible types and the polymorphic classes of
+ * enums and records) and an array type (the change log holds arrays of
+ * users; an array type has none of its own).  Not executable by PUBLIC:
+ * _create_job() calls it as the extension owner; it reads catalogs only.
+ */
+Datum
+sessionize_can_be_user_type(PG_FUNCTION_ARGS)
+{
+	TypeCacheEntry *typentry = lookup_type_cache(PG_GETARG_OID(0),
+												 TYPECACHE_BTREE_OPFAMILY | TYPECACHE_EQ_OPR);
+
+	PG_RETURN_BOOL(OidIsValid(typentry->btree_opf) && OidIsValid(typentry->eq_opr) &&
+				   OidIsValid(get_array_type(PG_GETARG_OID(0))));
 }

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * refresh.h
- *	  What a run of a job knows and does, shared by refresh.c (run_job())
- *	  and apply_inserts.c (its path for inserted events).
+ *	  What a run of a job knows and does, shared by refresh.c (run_job()),
+ *	  apply_inserts.c (its path for inserted events) and job_api.c
+ *	  (verify()).
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -13,7 +14,9 @@
 #ifndef SESSIONIZE_REFRESH_H
 #define SESSIONIZE_REFRESH_H
 
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "utils/tuplestore.h"
 
 /* What run_job() knows of a job. */
 typedef struct JobInfo
@@ -26,6 +29,8 @@ typedef struct JobInfo
 	Interval   *exact_gap;		/* the gap with days as 24 hours */
 	Oid			target;
 	Interval   *allowed_lateness;
+	int64		lateness_usec;	/* allowed_lateness with days as 24 hours,
+								 * clamped to the int64 range */
 	Oid			owner;
 	bool		needs_rebuild;
 	bool		have_max_event_time;
@@ -61,6 +66,10 @@ typedef struct RunResult
 	bool		full_rebuild;
 } RunResult;
 
+extern void sessionize_read_job(int64 job_id, bool lock, JobInfo *job);
+extern TimestampTz sessionize_watermark_after(TimestampTz max_event_time,
+											  int64 lateness_usec);
 extern bool sessionize_apply_inserts(JobInfo *job, RunResult *res);
+extern void sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc);
 
 #endif							/* SESSIONIZE_REFRESH_H */
