@@ -71,6 +71,7 @@ INSERT INTO unrelated VALUES (1, '2030-01-01');
 DROP TABLE unrelated;
 SELECT watermark FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- =====================================================================
 -- 2. Row-level security that applies to the job owner: rows the owner
@@ -121,6 +122,7 @@ ALTER TABLE ev DROP COLUMN junk;
 DELETE FROM ev WHERE user_id = 2 AND event_ts < '2026-01-01 01:00';
 SELECT events_inserted, events_deleted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- =====================================================================
 -- 4. A job that no longer fits its source never blocks writers: it is
@@ -140,6 +142,7 @@ DELETE FROM ev WHERE user_id > 1000;
 ALTER TABLE ev ALTER user_id TYPE int;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- the user column dropped: writers carry on; re-added: rebuilt
 ALTER TABLE ev DROP COLUMN user_id;
@@ -155,6 +158,7 @@ UPDATE ev SET user_id = extract(minute FROM event_ts)::int % 4;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT last_error FROM sessionize.job_status WHERE job_id = :job;
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- the time column changes type: writers carry on
 ALTER TABLE ev ALTER event_ts TYPE timestamp;
@@ -163,6 +167,7 @@ SELECT last_error FROM sessionize.job_status WHERE job_id = :job;
 ALTER TABLE ev ALTER event_ts TYPE timestamptz;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- =====================================================================
 -- 5. Writes under session_replication_role = replica (as logical
@@ -176,6 +181,7 @@ RESET session_replication_role;
 SELECT kind, n FROM :log ORDER BY kind, lo;
 SELECT events_inserted, events_deleted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 -- an ordinary statement is logged once, by its statement trigger
 INSERT INTO ev VALUES ('2026-01-01 07:00', 1), ('2026-01-01 07:01', 1);
 SELECT kind, n FROM :log;
