@@ -64,6 +64,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "refresh.h"
 #include "security.h"
 #include "session_state.h"
@@ -681,11 +682,7 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(ti.heap, NULL);
-#if PG_VERSION_NUM >= 180000
-	scan = index_beginscan(ti.heap, ti.index, snapshot, NULL, 2, 0);
-#else
-	scan = index_beginscan(ti.heap, ti.index, snapshot, 2, 0);
-#endif
+	scan = sessionize_index_beginscan(ti.heap, ti.index, snapshot, 2, 0);
 
 	/* user by user */
 	for (first = 0; first < nentries;)

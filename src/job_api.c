@@ -28,6 +28,7 @@
 #include "utils/lsyscache.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "refresh.h"
 #include "security.h"
 
@@ -140,11 +141,7 @@ sessionize_verify(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("job_id must not be null")));
-#if PG_VERSION_NUM >= 160000
-	InitMaterializedSRF(fcinfo, 0);
-#else
-	SetSingleFuncCall(fcinfo, 0);
-#endif
+	sessionize_init_materialized_srf(fcinfo, 0);
 	sessionize_verify_job(PG_GETARG_INT64(0), rsinfo->setResult, rsinfo->setDesc);
 	return (Datum) 0;
 }
