@@ -777,8 +777,9 @@ COMMENT ON FUNCTION sessionize._reconcile_capture(bigint) IS
 REVOKE ALL ON FUNCTION sessionize._reconcile_capture(bigint) FROM PUBLIC;
 
 -- Installs change capture on a job's source: the log table (owned by the
--- extension owner, readable and deletable by the job owner) and the capture triggers on the source and each of its
--- partitions.  Runs as the extension owner.
+-- extension owner, readable and deletable by the job owner) and the
+-- capture triggers on the source and each of its partitions.  Runs as the
+-- extension owner.
 CREATE FUNCTION sessionize._install_capture(p_job_id bigint)
 RETURNS void
 LANGUAGE plpgsql
