@@ -6,8 +6,9 @@
  *
  * The rows are read once, in storage order, with no sort, into a per-user
  * table of sessions (user_sessions.h) bounded by the hash memory limit
- * (work_mem times hash_mem_multiplier), as PostgreSQL's own hash
- * aggregation is.
+ * (work_mem times hash_mem_multiplier) whatever the order of the rows, as
+ * PostgreSQL's own hash aggregation is; the result is a tuplestore bounded
+ * by work_mem, as for any set-returning function.
  *
  * Plain tables, and the leaves of partitioned or inheritance trees, are read
  * with a direct table scan.  Anything else (views, foreign tables, tables
@@ -35,6 +36,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/plancat.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -252,6 +254,31 @@ direct_scan_members(Oid relid)
 	return leaves;
 }
 
+/*
+ * About how many rows the leaves hold, as the planner would estimate them
+ * (0 if unknown): it helps the user table choose its spill partitions.
+ */
+static double
+estimate_rows(List *leaves)
+{
+	double		total = 0;
+	ListCell   *lc;
+
+	foreach(lc, leaves)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+		BlockNumber pages;
+		double		tuples;
+		double		allvisfrac;
+
+		estimate_rel_size(rel, NULL, &pages, &tuples, &allvisfrac);
+		if (tuples > 0)
+			total += tuples;
+		table_close(rel, AccessShareLock);
+	}
+	return total;
+}
+
 /* Error for a column definition list that does not fit the source. */
 static void
 check_result_column(TupleDesc desc, int attno, Oid expected, const char *what)
@@ -405,6 +432,7 @@ sessionize_relation(PG_FUNCTION_ARGS)
 	leaves = direct_scan_members(relid);
 	if (leaves != NIL)
 	{
+		user_sessions_expect(srf->users, estimate_rows(leaves));
 		foreach(lc, leaves)
 			srf_scan_table(srf, lfirst_oid(lc));
 	}
