@@ -181,6 +181,19 @@ SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'payload', interval '
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
     AS s(user_id bigint, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 
+-- An unpopulated materialized view is an error, as when the executor reads it.
+CREATE MATERIALIZED VIEW s_unpopulated AS SELECT user_id, ts FROM s_events WITH NO DATA;
+\set VERBOSITY sqlstate
+SELECT * FROM sessionize.sessionize('s_unpopulated', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+\set VERBOSITY default
+SELECT * FROM sessionize.sessionize('s_unpopulated', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+REFRESH MATERIALIZED VIEW s_unpopulated;
+SELECT count(*) AS refreshed_sessions FROM sessionize.sessionize('s_unpopulated', 'user_id', 'ts', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+DROP MATERIALIZED VIEW s_unpopulated;
+
 -- Bounded memory on any order of the rows.  Whatever the order, the users
 -- that do not fit in work_mem x hash_mem_multiplier go to spill partitions
 -- (users' sessions included), processed afterwards; a user that alone does

@@ -160,6 +160,13 @@ srf_scan_table(SrfState *srf, Oid relid)
 
 	if (userattno <= 0 || timeattno <= 0)
 		elog(ERROR, "column missing in relation \"%s\"", RelationGetRelationName(rel));
+	/* as the executor says it (ExecCheckRelationsScannable) */
+	if (!RelationIsPopulated(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("materialized view \"%s\" has not been populated",
+						RelationGetRelationName(rel)),
+				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
 
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
