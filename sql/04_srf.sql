@@ -194,6 +194,44 @@ SELECT count(*) AS refreshed_sessions FROM sessionize.sessionize('s_unpopulated'
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 DROP MATERIALIZED VIEW s_unpopulated;
 
+-- A Citus table (listed in pg_dist_partition while the citus extension is
+-- installed) keeps its rows on the workers, its coordinator heap empty: it
+-- is read through the executor, which Citus plans.  Citus cannot be
+-- installed here; its two catalog facts are faked (superuser, system table
+-- changes allowed, in this throwaway instance).  Which path read the table
+-- shows in its index scans: with sequential scans off, only the executor
+-- reads "ts IS NOT NULL" through the index.
+CREATE TABLE s_citus (user_id int, ts timestamptz);
+INSERT INTO s_citus SELECT i % 3, timestamptz '2026-01-01' + i * interval '1 minute'
+FROM generate_series(1, 100) i;
+CREATE INDEX s_citus_ts ON s_citus (ts);
+ANALYZE s_citus;
+CREATE FUNCTION s_read_by_executor(OUT by_executor bool, OUT sessions bigint) LANGUAGE plpgsql AS $$
+DECLARE
+    before bigint;
+BEGIN
+    SELECT coalesce(idx_scan, 0) INTO before FROM pg_stat_xact_user_tables WHERE relname = 's_citus';
+    SET LOCAL enable_seqscan = off;
+    SELECT count(*) INTO sessions FROM sessionize.sessionize('s_citus', 'user_id', 'ts', interval '10 minutes')
+        AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+    SELECT coalesce(idx_scan, 0) > before INTO by_executor FROM pg_stat_xact_user_tables WHERE relname = 's_citus';
+END $$;
+SELECT * FROM s_read_by_executor();  -- a plain table: a direct scan
+SET allow_system_table_mods = on;
+CREATE TABLE pg_catalog.pg_dist_partition (logicalrelid regclass NOT NULL, partmethod "char");
+INSERT INTO pg_catalog.pg_dist_partition VALUES ('s_citus', 'h');
+SELECT * FROM s_read_by_executor();  -- listed, but no citus extension
+INSERT INTO pg_catalog.pg_extension (oid, extname, extowner, extnamespace, extrelocatable, extversion)
+VALUES (999999, 'citus', 10, 11, false, '0');
+SELECT * FROM s_read_by_executor();  -- a Citus table: through the executor
+DELETE FROM pg_catalog.pg_dist_partition;
+SELECT * FROM s_read_by_executor();  -- citus, but not a Citus table
+DELETE FROM pg_catalog.pg_extension WHERE extname = 'citus';
+DROP TABLE pg_catalog.pg_dist_partition;
+RESET allow_system_table_mods;
+DROP FUNCTION s_read_by_executor();
+DROP TABLE s_citus;
+
 -- Bounded memory on any order of the rows.  Whatever the order, the users
 -- that do not fit in work_mem x hash_mem_multiplier go to spill partitions
 -- (users' sessions included), processed afterwards; a user that alone does
