@@ -180,8 +180,9 @@ struct UserSessions
 	RoundMode	mode;
 	int			used_bits;		/* hash bits that chose this round's input */
 	double		round_expected; /* records this round will see, or 0 */
-	int64		nseen;			/* records this round has seen */
-	uint32		until_check;
+	uint32		until_check;	/* records to the next check, of: */
+	uint32		check_interval;
+	int64		nchecked;		/* records up to the last check */
 
 	/* events of by-value users not yet added, see flush_batch() */
 	int			nbatch;
@@ -274,11 +275,19 @@ user_equal(UserSessions *us, Datum a, Datum b)
  * ----------------------------------------------------------------------
  */
 
+/* Records this round has seen (counted by the checks' countdown). */
+static inline int64
+records_seen(UserSessions *us)
+{
+	return us->nchecked + us->check_interval - us->until_check;
+}
+
 /* Ask for a memory check before the next record. */
 static inline void
 request_check(UserSessions *us)
 {
-	us->until_check = 1;
+	us->nchecked = records_seen(us);
+	us->check_interval = us->until_check = 1;
 }
 
 /* Memory held outside the table: the dirty bitmap, the spill file. */
@@ -1014,12 +1023,13 @@ choose_partition_bits(UserSessions *us)
 	double		wanted = by_buffers;
 	int			bits;
 
-	if (us->round_expected > 0 && us->nseen > 0)
+	if (us->round_expected > 0 && records_seen(us) > 0)
 	{
-		double		remaining = Max(us->round_expected - us->nseen, 0);
+		double		seen = records_seen(us);
+		double		remaining = Max(us->round_expected - seen, 0);
 
 		wanted = 1 + PARTITION_FACTOR * table_memory(us) * remaining /
-			us->nseen / limit;
+			seen / limit;
 	}
 	wanted = Min(wanted, by_buffers);
 	bits = wanted <= 1 ? 0 : pg_ceil_log2_32((uint32) Min(ceil(wanted), 1 << MAX_PARTITION_BITS));
@@ -1210,7 +1220,8 @@ give_up_early(UserSessions *us)
 static void
 periodic_check(UserSessions *us)
 {
-	us->until_check = MEMORY_CHECK_INTERVAL;
+	us->nchecked += us->check_interval;
+	us->check_interval = us->until_check = MEMORY_CHECK_INTERVAL;
 	CHECK_FOR_INTERRUPTS();
 	give_up_early(us);
 	check_memory(us);
@@ -1325,7 +1336,6 @@ add_hashed(UserSessions *us, Datum key, uint32 hash, int64 ts)
 
 	if (unlikely(--us->until_check == 0))
 		periodic_check(us);
-	us->nseen++;
 
 	if (likely(us->mode == ROUND_ADMIT &&
 			   us->users->members < us->users->grow_threshold))
@@ -1362,7 +1372,6 @@ add_null(UserSessions *us, int64 ts)
 
 	if (unlikely(--us->until_check == 0))
 		periodic_check(us);
-	us->nseen++;
 	if (likely(us->have_null_user))
 		state_add(us, &us->null_user, true, ts);
 	else
@@ -1387,19 +1396,26 @@ flush_batch(UserSessions *us)
 {
 	int			i;
 
-	for (i = 0; i < us->nbatch; i++)
+	if (likely(us->users != NULL))	/* (not when sorting) */
 	{
-		us->batch_hash[i] = user_hash(us, us->batch_key[i]);
-#if defined(__GNUC__) || defined(__clang__)
-		if (us->users != NULL)
+		for (i = 0; i < us->nbatch; i++)
 		{
-			UserEntry  *bucket = &us->users->data[us->batch_hash[i] & us->users->sizemask];
+			us->batch_hash[i] = user_hash(us, us->batch_key[i]);
+#if defined(__GNUC__) || defined(__clang__)
+			{
+				UserEntry  *bucket = &us->users->data[us->batch_hash[i] & us->users->sizemask];
 
-			/* an entry may straddle two cache lines */
-			__builtin_prefetch(bucket, 1);
-			__builtin_prefetch((char *) bucket + sizeof(UserEntry) - 1, 1);
-		}
+				/* an entry may straddle two cache lines */
+				__builtin_prefetch(bucket, 1);
+				__builtin_prefetch((char *) bucket + sizeof(UserEntry) - 1, 1);
+			}
 #endif
+		}
+	}
+	else
+	{
+		for (i = 0; i < us->nbatch; i++)
+			us->batch_hash[i] = user_hash(us, us->batch_key[i]);
 	}
 	for (i = 0; i < us->nbatch; i++)
 		add_hashed(us, us->batch_key[i], us->batch_hash[i], us->batch_ts[i]);
@@ -1443,7 +1459,6 @@ add_summary(UserSessions *us, Datum key, bool keynull, const SessionSummary *s,
 	flush_batch(us);
 	if (--us->until_check == 0)
 		periodic_check(us);
-	us->nseen++;
 	if (keynull)
 		entry = find_null_user(us, flags, s, &fresh);
 	else
@@ -1493,8 +1508,8 @@ begin_round(UserSessions *us, int used_bits, double expected)
 	us->mode = ROUND_ADMIT;
 	us->used_bits = used_bits;
 	us->round_expected = expected;
-	us->nseen = 0;
-	us->until_check = MEMORY_CHECK_INTERVAL;
+	us->nchecked = 0;
+	us->check_interval = us->until_check = MEMORY_CHECK_INTERVAL;
 	us->npartitions = 0;
 	us->nopen = 0;
 	us->ntapes = 0;
