@@ -172,34 +172,46 @@ if [ -n "$BASE_SO" ]; then
 		fi
 	done
 
-	# ordered rows, alternating runs in one session per work_mem
+	# ordered rows, alternating runs in one session per work_mem; wall
+	# time, and the backend's CPU time (utime + stime of /proc/self/stat,
+	# in clock ticks), which other work on the machine disturbs less
+	cpu="SELECT 'cpu ' || (f[12]::bigint + f[13]::bigint) FROM string_to_array(split_part(pg_read_file('/proc/self/stat'), ') ', 2), ' ') f;"
+	tick=$(getconf CLK_TCK)
 	echo
-	echo "timing on events_ordered, $RUNS runs each, alternating (seconds; medians):"
+	echo "timing on events_ordered, $RUNS runs each, alternating (seconds; medians, and the fastest runs):"
 	for wm in $WORK_MEMS; do
 		out=$( {
 			echo "SET work_mem = '$wm';"
 			echo "$(srf sessionize.sessionize events_ordered);"
 			echo "$(srf base_sessionize events_ordered);"
-			echo '\timing on'
 			for ((i = 0; i < RUNS; i++)); do
-				echo "$(srf sessionize.sessionize events_ordered);"
-				echo "$(srf base_sessionize events_ordered);"
+				for f in sessionize.sessionize base_sessionize; do
+					echo "$cpu"
+					echo '\timing on'
+					echo "$(srf $f events_ordered);"
+					echo '\timing off'
+					echo "$cpu"
+				done
 			done
 		} | as_pg "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres -At 2>&1)
-		awk -v wm="$wm" '/^Time: / { n++; if (n % 2) a[++i] = $2 / 1000; else b[i] = $2 / 1000 }
-			function median(v, k,    j, x, t) {
+		awk -v wm="$wm" -v tick="$tick" '
+			/^Time: / { n++; if (n % 2) a[++i] = $2 / 1000; else b[i] = $2 / 1000 }
+			/^cpu / { c++; if (c % 2) { prev = $2 } else { m++; if (m % 2) ca[++j] = ($2 - prev) / tick; else cb[j] = ($2 - prev) / tick } }
+			function median(v, k,    j, x, t, y) {
 				for (j = 1; j <= k; j++) x[j] = v[j]
 				for (j = 1; j <= k; j++) for (t = j + 1; t <= k; t++) if (x[t] < x[j]) { y = x[j]; x[j] = x[t]; x[t] = y }
 				return (k % 2) ? x[(k + 1) / 2] : (x[k / 2] + x[k / 2 + 1]) / 2
 			}
-			END {
-				ma = median(a, i); mb = median(b, i)
-				printf "  work_mem %-6s ours %.3f  baseline %.3f  ratio %.3f   ours [", wm, ma, mb, ma / mb
-				for (j = 1; j <= i; j++) printf "%s%.3f", (j > 1 ? " " : ""), a[j]
+			function least(v, k,    j, m) { m = v[1]; for (j = 2; j <= k; j++) if (v[j] < m) m = v[j]; return m }
+			function show(what, x, y, k,    j) {
+				printf "  work_mem %-6s %-9s ours %.3f  baseline %.3f  ratio %.3f (fastest runs: %.3f, %.3f, ratio %.3f)\n", wm, what, median(x, k), median(y, k), median(x, k) / median(y, k), least(x, k), least(y, k), least(x, k) / least(y, k)
+				printf "    ours ["
+				for (j = 1; j <= k; j++) printf "%s%.3f", (j > 1 ? " " : ""), x[j]
 				printf "]  baseline ["
-				for (j = 1; j <= i; j++) printf "%s%.3f", (j > 1 ? " " : ""), b[j]
+				for (j = 1; j <= k; j++) printf "%s%.3f", (j > 1 ? " " : ""), y[j]
 				print "]"
-			}' <<<"$out"
+			}
+			END { show("wall", a, b, i); show("CPU", ca, cb, j) }' <<<"$out"
 	done
 	echo "(load average $(cut -d' ' -f1-3 /proc/loadavg) now)"
 fi
