@@ -18,10 +18,11 @@
  *	  take per event; all partitions are tapes of one logical tape set (one
  *	  temporary file, one buffer block per partition being written);
  *	- if the users in the table still outgrow the limit (a user whose events
- *	  come out of order holds all its sessions), half of the partitions still
- *	  open are closed: their users' sessions go to the partition as
- *	  summaries, their later events follow, and the table is rebuilt without
- *	  them;
+ *	  come out of order holds all its sessions), slices of them (by hash,
+ *	  whole partitions, each slice in its own memory context) are closed,
+ *	  enough to leave a quarter of the limit to grow into: their sessions go
+ *	  to their partitions as summaries, their later events follow, and their
+ *	  memory is freed at once;
  *	- spilled partitions are processed afterwards, depth first, one at a
  *	  time, each as a round of its own that partitions again only what still
  *	  does not fit;
