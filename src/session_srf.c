@@ -54,10 +54,6 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
-#if PG_VERSION_NUM < 150000
-#include "executor/nodeHash.h"
-#endif
-
 #include "session_srf.h"
 #include "session_state.h"
 #include "user_sessions.h"
@@ -476,11 +472,7 @@ sessionize_relation(PG_FUNCTION_ARGS)
 
 	/* eager: a session goes to the result as soon as it is complete */
 	srf->users = user_sessions_create(usertype, usercollation, &srf->rule,
-#if PG_VERSION_NUM >= 150000
 									  get_hash_memory_limit(),
-#else
-									  (size_t) get_hash_mem() * 1024,
-#endif
 									  true, srf_emit, srf_replay, srf);
 
 	leaves = direct_scan_members(relid);
