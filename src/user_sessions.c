@@ -1709,11 +1709,21 @@ user_sessions_finish(UserSessions *us)
 	memset(us->slices, 0, sizeof(us->slices));
 	us->tablecxt = NULL;
 	us->users = NULL;
+	/*
+	 * What happened, at DEBUG1 in words (the same on every PostgreSQL
+	 * version, whose allocators differ), with the counts at DEBUG2.
+	 */
 	if (us->nspilled > 0 || us->nsorted > 0)
-		elog(DEBUG1, "sessionize: %s" INT64_FORMAT " records spilled, %d rounds, %d hash bits deep, %d sorted%s",
+	{
+		elog(DEBUG1, "sessionize: %s%s%s",
+			 us->is_retake ? "merging again: " : "",
+			 us->nspilled > 0 ? "spilled to disk" : "in memory",
+			 us->nsorted > 0 ? ", a user sorted on its own" : "");
+		elog(DEBUG2, "sessionize: %s" INT64_FORMAT " records spilled, %d rounds, %d hash bits deep, %d sorted%s",
 			 us->is_retake ? "merging again: " : "", us->nspilled, us->nrounds,
 			 us->max_depth, us->nsorted,
 			 us->eager && !us->emit_early ? ", emitting at the end" : "");
+	}
 
 	/*
 	 * Dirty users: the consumer hands back what was emitted; the sessions of
