@@ -27,7 +27,9 @@ OBJS = \
 	src/job_catalog.o \
 	src/job_runner.o \
 	src/ddl_events.o \
-	src/worker_shmem.o
+	src/worker_shmem.o \
+	src/launcher.o \
+	src/scheduler.o
 
 DATA = $(wildcard sessionize--*.sql)
 
