@@ -61,7 +61,9 @@ CREATE EXTENSION sessionize;
 DROP EXTENSION sessionize;
 CREATE ROLE sessionize_squatter;
 CREATE SCHEMA sessionize AUTHORIZATION sessionize_squatter;
+\set VERBOSITY terse
 CREATE EXTENSION sessionize;
+\set VERBOSITY default
 DROP SCHEMA sessionize;
 DROP ROLE sessionize_squatter;
 CREATE EXTENSION sessionize;

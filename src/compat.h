@@ -1,8 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * compat.h
- *	  The one place for differences between the PostgreSQL versions that
- *	  sessionize builds against (15 and later).
+ *	  The one place for the differences between the PostgreSQL versions
+ *	  sessionize builds against (15 to 18).
+ *
+ * Code elsewhere uses the names defined here and never tests
+ * PG_VERSION_NUM itself.
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -16,14 +19,30 @@
 #include "catalog/pg_database.h"
 #include "utils/acl.h"
 
-/* a database left half-dropped (15.4 and later mark it so) */
+/*
+ * A function that does not return: PostgreSQL 18 replaced the attribute
+ * after the declaration, pg_attribute_noreturn(), by pg_noreturn before it.
+ * Write: SESSIONIZE_NORETURN extern void f(void) SESSIONIZE_NORETURN_AFTER;
+ */
+#if PG_VERSION_NUM >= 180000
+#define SESSIONIZE_NORETURN pg_noreturn
+#define SESSIONIZE_NORETURN_AFTER
+#else
+#define SESSIONIZE_NORETURN
+#define SESSIONIZE_NORETURN_AFTER pg_attribute_noreturn()
+#endif
+
+/*
+ * A database left half-dropped: 15.4 and later mark it so, with
+ * database_is_invalid_form().
+ */
 #ifdef DATCONNLIMIT_INVALID_DB
 #define sessionize_database_is_invalid(form) database_is_invalid_form(form)
 #else
 #define sessionize_database_is_invalid(form) ((form)->datconnlimit == -2)
 #endif
 
-/* ownership checks became object_ownercheck() in 16 */
+/* Does a role own a database?  object_ownercheck() since 16. */
 #if PG_VERSION_NUM >= 160000
 #define sessionize_database_ownercheck(dboid, roleid) \
 	object_ownercheck(DatabaseRelationId, (dboid), (roleid))

@@ -48,6 +48,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 #include "catalog/pg_operator.h"
 #include "utils/lsyscache.h"

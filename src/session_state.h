@@ -36,6 +36,8 @@
 #include "datatype/timestamp.h"
 #include "utils/palloc.h"
 
+#include "compat.h"
+
 /* One session: first and last event time and the number of events. */
 typedef struct SessionSummary
 {
@@ -79,7 +81,7 @@ typedef enum SessionTimeKind
  * (SQLSTATE 22003) when the sum does not fit in a bigint, never a wrong
  * count.
  */
-extern void session_count_overflow(void) pg_attribute_noreturn();
+SESSIONIZE_NORETURN extern void session_count_overflow(void) SESSIONIZE_NORETURN_AFTER;
 
 static inline int64
 session_count_add(int64 a, int64 b)

