@@ -698,6 +698,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$ SELECT p_source UNION SELECT relid FROM pg_catalog.pg_partition_tree(p_source) $$;
 COMMENT ON FUNCTION sessionize._source_tree(regclass) IS
 'Internal: a job source and all of its partitions';
+REVOKE ALL ON FUNCTION sessionize._source_tree(regclass) FROM PUBLIC;
 
 -- Installs a job's capture triggers on one relation (the source or one of
 -- its partitions), if it has none yet.  Statement triggers capture ordinary
@@ -868,8 +869,9 @@ COMMENT ON FUNCTION sessionize._reconcile_capture(bigint) IS
 REVOKE ALL ON FUNCTION sessionize._reconcile_capture(bigint) FROM PUBLIC;
 
 -- Installs change capture on a job's source: the log table (owned by the
--- extension owner, readable and deletable by the job owner) and the capture triggers on the source and each of its
--- partitions.  Runs as the extension owner.
+-- extension owner, readable and deletable by the job owner) and the
+-- capture triggers on the source and each of its partitions.  Runs as the
+-- extension owner.
 CREATE FUNCTION sessionize._install_capture(p_job_id bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -938,12 +940,19 @@ COMMENT ON FUNCTION sessionize._remove_capture(bigint) IS
 'Internal: removes a job''s change log and capture triggers';
 REVOKE ALL ON FUNCTION sessionize._remove_capture(bigint) FROM PUBLIC;
 
--- Checks a gap or lateness interval as the C functions do.
-CREATE FUNCTION sessionize._check_interval(value interval, argname text, allow_zero boolean)
+-- Checks a job's gap, allowed_lateness or schedule_interval (argname):
+-- not NULL, no months (as the C functions), and within a range that keeps
+-- every time a job computes from it meaningful.  The ranges are those of
+-- the README (Reference, Incremental jobs).
+CREATE FUNCTION sessionize._check_job_interval(value interval, argname text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    lo interval;
+    hi interval;
+    range_text text;
 BEGIN
     IF value IS NULL THEN
         RAISE EXCEPTION '% must not be null', argname USING ERRCODE = 'invalid_parameter_value';
@@ -953,13 +962,42 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = format('A month has no fixed length; express the %s in days, hours, minutes or seconds.', argname);
     END IF;
-    IF value < interval '0' OR (value = interval '0' AND NOT allow_zero) THEN
+    CASE argname
+        WHEN 'gap' THEN
+            lo := interval '0.000001 seconds'; hi := interval '36525 days';
+            range_text := 'positive and at most 36525 days (100 years)';
+        WHEN 'allowed_lateness' THEN
+            lo := interval '0'; hi := interval '36525 days';
+            range_text := 'from 0 to 36525 days (100 years)';
+        WHEN 'schedule_interval' THEN
+            lo := interval '1 second'; hi := interval '366 days';
+            range_text := 'from 1 second to 366 days';
+    END CASE;
+    IF value <= interval '0' AND lo > interval '0' THEN
         RAISE EXCEPTION '% must be a positive interval', argname USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF value < lo OR value > hi THEN
+        RAISE EXCEPTION '% is out of range', argname
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The %s was %s.', argname, value),
+                  HINT = format('A job''s %s must be %s.', argname, range_text);
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._check_interval(interval, text, boolean) IS
-'Internal: rejects NULL, negative and month-based intervals';
+COMMENT ON FUNCTION sessionize._check_job_interval(interval, text) IS
+'Internal: rejects NULL, month-based and out-of-range gaps, lateness and schedules of jobs';
+REVOKE ALL ON FUNCTION sessionize._check_job_interval(interval, text) FROM PUBLIC;
+
+-- The watermark that a maximum event time gives, as run_job() computes it
+-- (src/refresh.c): days of the lateness are 24 hours, and a watermark
+-- before the timestamp range is -infinity instead of an error.
+CREATE FUNCTION sessionize._watermark_after(max_event_time timestamptz, allowed_lateness interval)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'sessionize_watermark_after_sql'
+LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION sessionize._watermark_after(timestamptz, interval) IS
+'Internal: max_event_time - allowed_lateness as run_job() computes the watermark';
+REVOKE ALL ON FUNCTION sessionize._watermark_after(timestamptz, interval) FROM PUBLIC;
 
 -- Checks a NOTIFY channel name as pg_notify() would (NULL is no channel;
 -- with allow_empty, '' is too).
@@ -981,6 +1019,7 @@ END
 $fn$;
 COMMENT ON FUNCTION sessionize._check_channel(text, boolean) IS
 'Internal: rejects NOTIFY channel names that pg_notify() would reject';
+REVOKE ALL ON FUNCTION sessionize._check_channel(text, boolean) FROM PUBLIC;
 
 -- The body of create_job().  Called by the C function sessionize.create_job()
 -- as the extension owner, with the calling role as p_caller; every privilege
@@ -994,6 +1033,7 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     src_kind "char";
+    src_persistence "char";
     src_schema name;
     src_name name;
     user_att pg_attribute;
@@ -1010,17 +1050,25 @@ BEGIN
         RAISE EXCEPTION 'source, user_column and time_column must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM sessionize._check_interval(p_gap, 'gap', false);
-    PERFORM sessionize._check_interval(p_allowed_lateness, 'allowed_lateness', true);
-    PERFORM sessionize._check_interval(p_schedule_interval, 'schedule_interval', false);
+    PERFORM sessionize._check_job_interval(p_gap, 'gap');
+    PERFORM sessionize._check_job_interval(p_allowed_lateness, 'allowed_lateness');
+    PERFORM sessionize._check_job_interval(p_schedule_interval, 'schedule_interval');
     PERFORM sessionize._check_channel(p_notify, false);
 
-    SELECT c.relkind, n.nspname, c.relname INTO src_kind, src_schema, src_name
+    SELECT c.relkind, c.relpersistence, n.nspname, c.relname
+    INTO src_kind, src_persistence, src_schema, src_name
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = p_source;
     IF src_kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION '"%" is not a table', p_source
             USING ERRCODE = 'wrong_object_type',
                   DETAIL = 'A job''s source must be a table or a partitioned table: its changes are captured with triggers.';
+    END IF;
+    -- a temporary table goes with its session, without sql_drop: the job
+    -- would outlive it
+    IF src_persistence = 't' THEN
+        RAISE EXCEPTION 'cannot create a job on temporary table "%"', src_name
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'A job outlives the session; keep its events in a permanent or unlogged table.';
     END IF;
 
     SELECT * INTO user_att FROM pg_attribute
@@ -1041,10 +1089,8 @@ BEGIN
             USING ERRCODE = 'datatype_mismatch',
                   HINT = 'Jobs keep sessions of timestamptz event times.';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_type t JOIN pg_opclass o ON o.opcintype = t.oid
-                   JOIN pg_am a ON a.oid = o.opcmethod
-                   WHERE t.oid = user_att.atttypid AND a.amname = 'btree' AND o.opcdefault) THEN
-        RAISE EXCEPTION 'user column "%" is of type %, which has no default btree operator class',
+    IF NOT sessionize._can_be_user_type(user_att.atttypid) THEN
+        RAISE EXCEPTION 'user column "%" is of type %, which has no default btree operator class or no array type',
             p_user_column, format_type(user_att.atttypid, user_att.atttypmod)
             USING ERRCODE = 'undefined_function';
     END IF;
@@ -1078,6 +1124,13 @@ BEGIN
         ELSE
             RAISE EXCEPTION 'improper target name "%"', p_target USING ERRCODE = 'invalid_name';
         END IF;
+    END IF;
+    IF tgt_schema = 'pg_temp' OR tgt_schema LIKE 'pg\_temp\_%' OR tgt_schema LIKE 'pg\_toast\_temp\_%'
+       OR (SELECT relpersistence FROM pg_class
+           WHERE oid = to_regclass(format('%I.%I', tgt_schema, tgt_name))) = 't' THEN
+        RAISE EXCEPTION 'a job''s target cannot be a temporary table'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'A job outlives the session; name a target in a permanent schema.';
     END IF;
     tgt := to_regclass(format('%I.%I', tgt_schema, tgt_name));
 
@@ -1114,14 +1167,43 @@ BEGIN
         EXECUTE format('COMMENT ON TABLE %s IS %L', tgt,
                        format('Sessions of %s (gap %s), kept by sessionize job; do not write to it', p_source, p_gap));
     END IF;
-    -- the unique session key, and what run_job() looks sessions up by
-    EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %s (%I, session_start)',
-                   left(tgt_name, 50) || '_key', tgt, p_user_column);
+    -- the unique session key, and what run_job() looks sessions up by: a
+    -- reused target may have it (a valid unique btree index on exactly
+    -- (user, session_start), as the statement below makes it); otherwise
+    -- it is made, with a name PostgreSQL picks, so that no relation that
+    -- happens to have some name can stand in for it
+    IF NOT EXISTS (
+        SELECT 1
+        FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_opclass o0 ON o0.oid = i.indclass[0]
+        JOIN pg_opclass o1 ON o1.oid = i.indclass[1]
+        JOIN pg_attribute au ON au.attrelid = tgt AND au.attname = p_user_column
+        JOIN pg_attribute ast ON ast.attrelid = tgt AND ast.attname = 'session_start'
+        WHERE i.indrelid = tgt AND i.indisunique AND i.indisvalid AND i.indisready AND i.indislive
+          AND ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
+          AND i.indnatts = 2 AND i.indnkeyatts = 2
+          AND i.indkey[0] = au.attnum AND i.indkey[1] = ast.attnum
+          AND i.indexprs IS NULL AND i.indpred IS NULL
+          AND o0.opcdefault AND o1.opcdefault
+          AND i.indcollation[0] = au.attcollation
+          AND i.indoption[0] = 0 AND i.indoption[1] = 0) THEN
+        EXECUTE format('CREATE UNIQUE INDEX ON %s (%I, session_start)', tgt, p_user_column);
+    END IF;
     -- the open sessions, which run_job() closes as the watermark passes
     -- them; keyed by session_start so that extending a session changes no
     -- indexed column
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (session_start) WHERE NOT closed',
-                   left(tgt_name, 50) || '_open', tgt);
+    IF NOT EXISTS (
+        SELECT 1
+        FROM pg_index i
+        JOIN pg_class ic ON ic.oid = i.indexrelid
+        JOIN pg_attribute ast ON ast.attrelid = tgt AND ast.attname = 'session_start'
+        WHERE i.indrelid = tgt AND i.indisvalid AND i.indisready AND i.indislive
+          AND ic.relam = (SELECT oid FROM pg_am WHERE amname = 'btree')
+          AND i.indnkeyatts = 1 AND i.indkey[0] = ast.attnum AND i.indexprs IS NULL
+          AND pg_get_expr(i.indpred, i.indrelid) = '(NOT closed)') THEN
+        EXECUTE format('CREATE INDEX ON %s (session_start) WHERE NOT closed', tgt);
+    END IF;
 
     INSERT INTO sessionize.jobs (source, user_column, time_column, user_type, target_user_column, gap,
                                  target, allowed_lateness, schedule_interval, owner, notify_channel)
@@ -1145,10 +1227,12 @@ COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interv
 'Internal: body of sessionize.create_job(), run as the extension owner';
 REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text) FROM PUBLIC;
 
--- Locks a job for a change by p_caller, who must be a member of its owner.
-CREATE FUNCTION sessionize._lock_job(p_caller regrole, p_job_id bigint)
+-- Checks that p_caller may use a job: a member of its owner (which every
+-- superuser is).  Returns the job.  The rule for run_job(), alter_job(),
+-- drop_job() and verify() (README, Design, Threat model).
+CREATE FUNCTION sessionize._check_job_caller(p_caller regrole, p_job_id bigint)
 RETURNS sessionize.jobs
-LANGUAGE plpgsql
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -1166,6 +1250,35 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('Job %s belongs to role %s.', p_job_id, j.owner);
     END IF;
+    RETURN j;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._check_job_caller(regrole, bigint) IS
+'Internal: checks that the caller may use a job (a member of its owner) and returns it';
+REVOKE ALL ON FUNCTION sessionize._check_job_caller(regrole, bigint) FROM PUBLIC;
+
+-- Whether a type can be a job's user column: a default btree operator class
+-- compares it (its own, its base type's, a binary-coercible type's, or the
+-- polymorphic one of enums and records), as PostgreSQL's type cache finds
+-- it, and it has an array type (the change log holds arrays of users).
+-- Only the extension owner calls it (in _create_job); it reads catalogs only.
+CREATE FUNCTION sessionize._can_be_user_type(regtype)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'sessionize_can_be_user_type'
+LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION sessionize._can_be_user_type(regtype) IS
+'Internal: whether a type can be a job''s user column (a default btree operator class and an array type)';
+REVOKE ALL ON FUNCTION sessionize._can_be_user_type(regtype) FROM PUBLIC;
+
+-- Locks a job for a change by p_caller, who must be a member of its owner.
+CREATE FUNCTION sessionize._lock_job(p_caller regrole, p_job_id bigint)
+RETURNS sessionize.jobs
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    j sessionize.jobs := sessionize._check_job_caller(p_caller, p_job_id);
+BEGIN
     -- waits for a run in progress
     PERFORM 1 FROM sessionize.job_state WHERE job_id = p_job_id FOR UPDATE;
     RETURN j;
@@ -1182,14 +1295,18 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     j sessionize.jobs := sessionize._lock_job(p_caller, p_job_id);
+    -- a job may have outlived its source or target (one of an older build
+    -- on a temporary table): then there is nothing of it to remove
+    source_exists boolean := EXISTS (SELECT 1 FROM pg_class WHERE oid = j.source);
+    target_owner oid := (SELECT relowner FROM pg_class WHERE oid = j.target);
 BEGIN
-    IF coalesce(p_drop_target, false)
-       AND NOT pg_has_role(p_caller, (SELECT relowner FROM pg_class WHERE oid = j.target), 'USAGE') THEN
+    IF coalesce(p_drop_target, false) AND target_owner IS NOT NULL
+       AND NOT pg_has_role(p_caller, target_owner, 'USAGE') THEN
         RAISE EXCEPTION 'must be owner of table %', j.target USING ERRCODE = 'insufficient_privilege';
     END IF;
     PERFORM sessionize._remove_capture(p_job_id);
     DELETE FROM sessionize.jobs WHERE job_id = p_job_id;
-    IF coalesce(p_drop_target, false) THEN
+    IF coalesce(p_drop_target, false) AND target_owner IS NOT NULL THEN
         EXECUTE format('DROP TABLE %s', j.target);
     END IF;
 END
@@ -1206,15 +1323,30 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     j sessionize.jobs := sessionize._lock_job(p_caller, p_job_id);
+    src_name name := (SELECT relname FROM pg_class WHERE oid = j.source);
 BEGIN
     IF p_gap IS NOT NULL THEN
-        PERFORM sessionize._check_interval(p_gap, 'gap', false);
+        PERFORM sessionize._check_job_interval(p_gap, 'gap');
+    END IF;
+    IF p_gap IS NOT NULL AND p_gap <> j.gap THEN
+        -- a new gap changes what capture does on the source, which takes
+        -- what installing capture took
+        IF src_name IS NULL THEN
+            RAISE EXCEPTION 'source table of job % no longer exists', p_job_id
+                USING ERRCODE = 'undefined_table',
+                      HINT = format('Drop the job with sessionize.drop_job(%s).', p_job_id);
+        END IF;
+        IF NOT has_table_privilege(p_caller, j.source, 'TRIGGER') THEN
+            RAISE EXCEPTION 'permission denied for table %', src_name
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Changing the gap of a job changes its change capture, which needs TRIGGER on its source.';
+        END IF;
     END IF;
     IF p_allowed_lateness IS NOT NULL THEN
-        PERFORM sessionize._check_interval(p_allowed_lateness, 'allowed_lateness', true);
+        PERFORM sessionize._check_job_interval(p_allowed_lateness, 'allowed_lateness');
     END IF;
     IF p_schedule_interval IS NOT NULL THEN
-        PERFORM sessionize._check_interval(p_schedule_interval, 'schedule_interval', false);
+        PERFORM sessionize._check_job_interval(p_schedule_interval, 'schedule_interval');
     END IF;
     PERFORM sessionize._check_channel(p_notify, true);
     UPDATE sessionize.jobs
@@ -1238,7 +1370,7 @@ BEGIN
     IF p_allowed_lateness IS NOT NULL THEN
         -- the watermark never moves backwards
         UPDATE sessionize.job_state
-        SET watermark = greatest(watermark, max_event_time - p_allowed_lateness)
+        SET watermark = greatest(watermark, sessionize._watermark_after(max_event_time, p_allowed_lateness))
         WHERE job_id = p_job_id;
     END IF;
 END
@@ -1314,39 +1446,14 @@ FOR EACH STATEMENT EXECUTE FUNCTION sessionize._jobs_changed();
 COMMENT ON TRIGGER jobs_changed ON sessionize.jobs IS
 'Wakes the background worker''s scheduler of this database when the transaction commits';
 
--- verify(): the target against a recomputation from scratch.
+-- verify(): the target against a recomputation from scratch.  In C
+-- (src/refresh.c): a member of the job's owner (or a superuser) may call it,
+-- and it reads the source and the target as the job owner, restricted.
 CREATE FUNCTION sessionize.verify(job_id bigint)
 RETURNS TABLE (difference text, user_key text, session_start timestamptz, last_event_at timestamptz,
                session_end timestamptz, event_count bigint, closed boolean)
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    j sessionize.jobs;
-    wm timestamptz;
-    usertype text;
-    target_rows text;
-    expected_rows text;
-BEGIN
-    SELECT * INTO j FROM sessionize.jobs WHERE jobs.job_id = verify.job_id;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'job % does not exist', verify.job_id USING ERRCODE = 'undefined_object';
-    END IF;
-    SELECT s.watermark INTO wm FROM sessionize.job_state s WHERE s.job_id = verify.job_id;
-    SELECT format_type(a.atttypid, a.atttypmod) INTO STRICT usertype
-    FROM pg_attribute a WHERE a.attrelid = j.source AND a.attname = j.user_column;
-    target_rows := format('SELECT %I::text, session_start, last_event_at, session_end, event_count, closed FROM %s',
-                          j.target_user_column, j.target);
-    expected_rows := format('SELECT u::text, session_start, last_event_at, session_end, event_count, '
-                            'coalesce(session_end <= %L::timestamptz, false) '
-                            'FROM sessionize.sessionize(%L, %L, %L, %L) AS s(u %s, session_start timestamptz, '
-                            'last_event_at timestamptz, session_end timestamptz, event_count bigint)',
-                            wm, j.source, j.user_column, j.time_column, j.gap, usertype);
-    RETURN QUERY EXECUTE format('(SELECT ''unexpected'', * FROM (%s EXCEPT ALL %s) d) '
-                                'UNION ALL (SELECT ''missing'', * FROM (%s EXCEPT ALL %s) d) ORDER BY 2, 3, 1',
-                                target_rows, expected_rows, expected_rows, target_rows);
-END
-$fn$;
+AS 'MODULE_PATHNAME', 'sessionize_verify'
+LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sessionize.verify(bigint) IS
 'Compares a job''s target with a recomputation from scratch of the source''s sessions (as of the watermark for closed); returns the rows that differ: none when the job is exact';
 

@@ -1,6 +1,8 @@
 -- Change capture that no role can turn against another, and that no schema
 -- change makes wrong or turns into a writers' outage (issue: hardening).
 SET timezone = 'UTC';
+-- job ids from 1001, whatever ran before
+SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1000) > 0 AS ids_set;
 
 -- The plain-SQL reference of the README's Semantics, for a source whose
 -- user column is u and time column ts, against a job's target: the rows
@@ -69,6 +71,7 @@ INSERT INTO unrelated VALUES (1, '2030-01-01');
 DROP TABLE unrelated;
 SELECT watermark FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- =====================================================================
 -- 2. Row-level security that applies to the job owner: rows the owner
@@ -119,6 +122,7 @@ ALTER TABLE ev DROP COLUMN junk;
 DELETE FROM ev WHERE user_id = 2 AND event_ts < '2026-01-01 01:00';
 SELECT events_inserted, events_deleted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- =====================================================================
 -- 4. A job that no longer fits its source never blocks writers: it is
@@ -138,6 +142,7 @@ DELETE FROM ev WHERE user_id > 1000;
 ALTER TABLE ev ALTER user_id TYPE int;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- the user column dropped: writers carry on; re-added: rebuilt
 ALTER TABLE ev DROP COLUMN user_id;
@@ -153,6 +158,7 @@ UPDATE ev SET user_id = extract(minute FROM event_ts)::int % 4;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT last_error FROM sessionize.job_status WHERE job_id = :job;
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- the time column changes type: writers carry on
 ALTER TABLE ev ALTER event_ts TYPE timestamp;
@@ -161,6 +167,7 @@ SELECT last_error FROM sessionize.job_status WHERE job_id = :job;
 ALTER TABLE ev ALTER event_ts TYPE timestamptz;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- =====================================================================
 -- 5. Writes under session_replication_role = replica (as logical
@@ -174,6 +181,7 @@ RESET session_replication_role;
 SELECT kind, n FROM :log ORDER BY kind, lo;
 SELECT events_inserted, events_deleted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes', 'user_id', 'event_ts', 'who') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 -- an ordinary statement is logged once, by its statement trigger
 INSERT INTO ev VALUES ('2026-01-01 07:00', 1), ('2026-01-01 07:01', 1);
 SELECT kind, n FROM :log;
@@ -182,6 +190,29 @@ TRUNCATE ev;
 RESET session_replication_role;
 SELECT full_rebuild, sessions_inserted FROM sessionize.run_job(:job);
 SELECT count(*) AS sessions FROM ev_sessions;
+
+-- user columns of a type compared through another type's operator class
+-- (varchar through text, a domain through its base type) or of an array
+-- type (refused: the log holds arrays of users)
+CREATE DOMAIN visitor AS text CHECK (VALUE <> '');
+CREATE TABLE vev (v varchar(20), d visitor, a int[], ts timestamptz);
+INSERT INTO vev VALUES ('x', 'x', '{1}', '2026-01-01'), ('y', 'y', '{2}', '2026-01-01 00:05');
+SELECT sessionize.create_job('vev', 'v', 'ts', interval '10 minutes', target => 'vev_v') AS vjob \gset
+SELECT sessionize.create_job('vev', 'd', 'ts', interval '10 minutes', target => 'vev_d') AS djob \gset
+\set VERBOSITY sqlstate
+SELECT sessionize.create_job('vev', 'a', 'ts', interval '10 minutes', target => 'vev_a');
+\set VERBOSITY default
+SET client_min_messages = warning;
+SELECT count(*) FROM sessionize.run_job(:vjob), sessionize.run_job(:djob);
+INSERT INTO vev VALUES ('x', 'x', '{1}', '2026-01-01 00:09'), ('z', 'z', '{3}', '2026-01-01 00:30');
+SELECT events_inserted FROM sessionize.run_job(:vjob);
+SELECT events_inserted FROM sessionize.run_job(:djob);
+RESET client_min_messages;
+SELECT target_diff('vev_v', 'vev', interval '10 minutes', 'v', 'ts') AS differences_varchar,
+       target_diff('vev_d', 'vev', interval '10 minutes', 'd', 'ts') AS differences_domain;
+SELECT sessionize.drop_job(:vjob, drop_target => true), sessionize.drop_job(:djob, drop_target => true);
+DROP TABLE vev;
+DROP DOMAIN visitor;
 
 SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgfoid = 'sessionize.capture()'::regprocedure;

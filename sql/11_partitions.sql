@@ -3,6 +3,8 @@
 -- pg_partman's maintenance and retention do) keep the target exact.
 -- target_diff() (the plain-SQL reference) comes from 10_capture.
 SET timezone = 'UTC';
+-- job ids from 1101, whatever ran before
+SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1100) > 0 AS ids_set;
 
 CREATE TABLE pev (u int, ts timestamptz, page text) PARTITION BY RANGE (ts);
 CREATE TABLE pev_jan PARTITION OF pev FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
@@ -30,11 +32,13 @@ UPDATE pev_feb_0 SET ts = ts + interval '30 minutes' WHERE ts < '2026-02-01 02:0
 DELETE FROM pev_jan WHERE u = 2;
 SELECT events_inserted, events_deleted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- TRUNCATE of one partition
 TRUNCATE pev_feb_0;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- a new partition gets capture; direct writes to it count
 CREATE TABLE pev_mar PARTITION OF pev FOR VALUES FROM ('2026-03-01') TO ('2026-04-01');
@@ -43,6 +47,7 @@ WHERE tgrelid = 'pev_mar'::regclass AND tgfoid = 'sessionize.capture()'::regproc
 INSERT INTO pev_mar VALUES (3, '2026-03-01 00:01', 'm'), (3, '2026-03-01 00:05', 'm');
 SELECT events_inserted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- ATTACH of a table with rows: the next run rebuilds
 CREATE TABLE pev_apr (u int, ts timestamptz, page text);
@@ -51,6 +56,7 @@ ALTER TABLE pev ATTACH PARTITION pev_apr FOR VALUES FROM ('2026-04-01') TO ('202
 INSERT INTO pev_apr VALUES (1, '2026-04-02 00:15', 'a');
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- DETACH: its rows leave the source, and writes to it no longer count
 ALTER TABLE pev DETACH PARTITION pev_apr;
@@ -59,11 +65,13 @@ WHERE tgrelid = 'pev_apr'::regclass AND tgfoid = 'sessionize.capture()'::regproc
 INSERT INTO pev_apr VALUES (5, '2026-04-03', 'x');
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- DROP of a partition (retention): rebuilt from what is left
 DROP TABLE pev_jan;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 -- creating and detaching an empty partition changes no session: no rebuild
 CREATE TABLE pev_may PARTITION OF pev FOR VALUES FROM ('2026-05-01') TO ('2026-06-01');
@@ -79,6 +87,7 @@ DELETE FROM pev_feb_1 WHERE ts < (SELECT min(ts) + interval '1 hour' FROM pev_fe
 RESET session_replication_role;
 SELECT events_inserted, events_deleted, full_rebuild FROM sessionize.run_job(:job);
 SELECT target_diff('pev_sessions', 'pev', interval '10 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
 SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgfoid = 'sessionize.capture()'::regprocedure;

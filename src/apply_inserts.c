@@ -64,6 +64,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "refresh.h"
 #include "security.h"
 #include "session_state.h"
@@ -664,11 +665,8 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	nentries = read_insert_entries(job, &entries, &events, &late, &have_max, &max_ts);
 	if (have_max)
 	{
-		TimestampTz candidate;
+		TimestampTz candidate = sessionize_watermark_after(max_ts, job->lateness_usec);
 
-		candidate = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-															TimestampTzGetDatum(max_ts),
-															IntervalPGetDatum(job->allowed_lateness)));
 		if (!have_watermark || candidate > watermark)
 			watermark = candidate;
 		have_watermark = true;
@@ -684,11 +682,7 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	slot = table_slot_create(ti.heap, NULL);
-#if PG_VERSION_NUM >= 180000
-	scan = index_beginscan(ti.heap, ti.index, snapshot, NULL, 2, 0);
-#else
-	scan = index_beginscan(ti.heap, ti.index, snapshot, 2, 0);
-#endif
+	scan = sessionize_index_beginscan(ti.heap, ti.index, snapshot, 2, 0);
 
 	/* user by user */
 	for (first = 0; first < nentries;)

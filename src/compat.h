@@ -51,4 +51,26 @@
 	pg_database_ownercheck((dboid), (roleid))
 #endif
 
+/*
+ * index_beginscan(): PostgreSQL 18 added the instrumentation argument
+ * (NULL: none) after the snapshot.
+ */
+#if PG_VERSION_NUM >= 180000
+#define sessionize_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), (norderbys))
+#else
+#define sessionize_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
+#endif
+
+/*
+ * A set-returning function that materializes its result: PostgreSQL 16
+ * renamed SetSingleFuncCall() to InitMaterializedSRF().
+ */
+#if PG_VERSION_NUM >= 160000
+#define sessionize_init_materialized_srf(fcinfo, flags) InitMaterializedSRF((fcinfo), (flags))
+#else
+#define sessionize_init_materialized_srf(fcinfo, flags) SetSingleFuncCall((fcinfo), (flags))
+#endif
+
 #endif							/* SESSIONIZE_COMPAT_H */

@@ -4,7 +4,8 @@
  *	  The SQL-callable job functions, thin wrappers: create_job(),
  *	  alter_job() and drop_job() check the caller, then run the job's
  *	  catalog and DDL work as the extension owner; run_job() and
- *	  run_due_jobs() call the run core (refresh.c, job_runner.c).
+ *	  run_due_jobs() call the run core (refresh.c, job_runner.c); verify()
+ *	  is run by refresh.c as the job owner.
  *
  * The bodies of create, alter and drop are PL/pgSQL functions of the install script (_create_job and
  * friends) that only the extension owner may execute.  These C entry
@@ -28,16 +29,21 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "utils/typcache.h"
 
+#include "compat.h"
 #include "job_runner.h"
 #include "refresh.h"
 #include "security.h"
 
 PG_FUNCTION_INFO_V1(sessionize_create_job);
+PG_FUNCTION_INFO_V1(sessionize_can_be_user_type);
 PG_FUNCTION_INFO_V1(sessionize_drop_job);
 PG_FUNCTION_INFO_V1(sessionize_alter_job);
+PG_FUNCTION_INFO_V1(sessionize_verify);
 PG_FUNCTION_INFO_V1(sessionize_run_job);
 PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 
@@ -130,6 +136,45 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 }
 
 /*
+ * verify(job_id bigint) returns table (difference text, user_key text,
+ *		  session_start timestamptz, last_event_at timestamptz,
+ *		  session_end timestamptz, event_count bigint, closed boolean)
+ *
+ * Who may call it and as whom it reads: see sessionize_verify_job().
+ */
+Datum
+sessionize_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_id must not be null")));
+	sessionize_init_materialized_srf(fcinfo, 0);
+	sessionize_verify_job(PG_GETARG_INT64(0), rsinfo->setResult, rsinfo->setDesc);
+	return (Datum) 0;
+}
+
+/*
+ * _can_be_user_type(regtype) returns boolean: may values of the type be a
+ * job's users?  They need a default btree operator class (the type cache
+ * resolves domains, binary-coercible types and the polymorphic classes of
+ * enums and records) and an array type (the change log holds arrays of
+ * users; an array type has none of its own).  Not executable by PUBLIC:
+ * _create_job() calls it as the extension owner; it reads catalogs only.
+ */
+Datum
+sessionize_can_be_user_type(PG_FUNCTION_ARGS)
+{
+	TypeCacheEntry *typentry = lookup_type_cache(PG_GETARG_OID(0),
+												 TYPECACHE_BTREE_OPFAMILY | TYPECACHE_EQ_OPR);
+
+	PG_RETURN_BOOL(OidIsValid(typentry->btree_opf) && OidIsValid(typentry->eq_opr) &&
+				   OidIsValid(get_array_type(PG_GETARG_OID(0))));
+}
+
+/*
  * run_job(job_id bigint, OUT events_inserted bigint, OUT events_deleted
  *		   bigint, OUT sessions_inserted bigint, OUT sessions_updated bigint,
  *		   OUT sessions_deleted bigint, OUT late_events bigint,
@@ -184,7 +229,7 @@ sessionize_run_due_jobs(PG_FUNCTION_ARGS)
 	List	   *jobs;
 	ListCell   *lc;
 
-	InitMaterializedSRF(fcinfo, 0);
+	sessionize_init_materialized_srf(fcinfo, 0);
 
 	jobs = sessionize_due_jobs(GetUserId());
 	foreach(lc, jobs)

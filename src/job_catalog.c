@@ -98,6 +98,29 @@ sessionize_catalog_lock_job(int64 job_id, Oid caller)
 }
 
 /*
+ * Check that "caller" may use the job (sessionize._check_job_caller(), which
+ * raises the errors), without locking it.  Returns the job's source.
+ */
+static const char *const check_caller_sql =
+"SELECT (sessionize._check_job_caller($1, $2)).source";
+
+Oid
+sessionize_catalog_check_caller(int64 job_id, Oid caller)
+{
+	Oid			types[2] = {REGROLEOID, INT8OID};
+	Datum		values[2] = {ObjectIdGetDatum(caller), Int64GetDatum(job_id)};
+	bool		isnull;
+	Datum		source;
+
+	if (catalog_execute(check_caller_sql, 2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not check job " INT64_FORMAT, job_id);
+	source = column(0, 1, &isnull);
+	Assert(!isnull);
+	return DatumGetObjectId(source);
+}
+
+/*
  * Lock the job unless another transaction holds it (a run in progress):
  * true when we hold the lock now.  No privilege check: for callers that
  * chose the job by its owner already.

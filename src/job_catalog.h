@@ -87,6 +87,7 @@ extern char *sessionize_job_log_name(int64 job_id);
 extern char *sessionize_job_log_qualified(int64 job_id);
 
 extern Oid	sessionize_catalog_lock_job(int64 job_id, Oid caller);
+extern Oid	sessionize_catalog_check_caller(int64 job_id, Oid caller);
 extern bool sessionize_catalog_try_lock_job(int64 job_id);
 extern void sessionize_catalog_read_job(int64 job_id, JobRecord *job);
 extern void sessionize_catalog_record_run(int64 job_id, const RunResult *res,

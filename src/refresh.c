@@ -2,7 +2,8 @@
  *
  * refresh.c
  *	  The run core: one incremental pass of a job, for run_job(),
- *	  run_due_jobs() and the background worker alike.
+ *	  run_due_jobs() and the background worker alike; and verify(), which
+ *	  compares a job's target with a recomputation.
  *
  * A pass, all in the caller's transaction:
  *	1. as the extension owner, check that the caller may run the job and
@@ -54,6 +55,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "refresh.h"
@@ -61,15 +63,10 @@
 #include "session_srf.h"
 #include "session_state.h"
 
+PG_FUNCTION_INFO_V1(sessionize_watermark_after_sql);
+
 /* A full build says how far it got every so many source rows. */
 #define BUILD_PROGRESS_ROWS		1000000
-
-static char *
-qualified_relation_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-									  get_rel_name(relid));
-}
 
 static int64
 spi_int64(int row, int col)
@@ -106,46 +103,131 @@ operator_namespace(Oid opno)
 }
 
 /*
- * The source's column "name" must exist with the type the job was made
- * for: the run's statements read it as that type.  The event trigger on
- * DDL records the same reason in last_error when the column changes.
+ * The quoted, schema-qualified name of one of a job's relations ("what":
+ * "source" or "target"), which must still exist and not be temporary.
+ * Caller holds a lock on it, so that it cannot go away meanwhile.  A job
+ * that an older build made on a temporary table outlives the table
+ * (temporary tables are dropped without sql_drop), so this is not only
+ * about catalogs edited by hand.
  */
-static void
-check_source_column(const JobInfo *job, const char *name, const char *role, Oid type)
+static char *
+job_relation_name(int64 job_id, Oid relid, const char *what)
 {
-	AttrNumber	attno = get_attnum(job->source, name);
-	Oid			live;
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname = NULL;
 
-	if (attno <= 0)
+	if (relname != NULL)
+		nspname = get_namespace_name(get_rel_namespace(relid));
+	if (relname == NULL || nspname == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation %s does not exist", name, job->source_name),
-				 errdetail("Job " INT64_FORMAT " uses it as its %s column.", job->job_id, role),
-				 errhint("Restore the column, or drop the job with sessionize.drop_job() and create it again.")));
-	live = get_atttype(job->source, attno);
-	if (live != type)
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("%s table of job " INT64_FORMAT " no longer exists", what, job_id),
+				 errhint("Drop the job with sessionize.drop_job(" INT64_FORMAT ").", job_id)));
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("%s column \"%s\" of relation %s is of type %s, but job " INT64_FORMAT " was made for type %s",
-						role, name, job->source_name, format_type_be(live), job->job_id,
-						format_type_be(type)),
-				 errhint("Drop the job with sessionize.drop_job(..., drop_target => true) and create it again.")));
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s table %s of job " INT64_FORMAT " is a temporary table",
+						what, quote_qualified_identifier(nspname, relname), job_id),
+				 errhint("Jobs cannot keep temporary tables.  Drop the job with sessionize.drop_job(" INT64_FORMAT ").",
+						 job_id)));
+	return quote_qualified_identifier(nspname, relname);
 }
 
 /*
- * Check the caller and lock the job (as the extension owner), then read
- * what we need of it.  Caller holds an SPI connection.
+ * The type of a column that a job uses, which must exist (and be of type
+ * "want" unless that is InvalidOid).  Checked against the live relation
+ * before any SQL is built, so that a renamed, dropped or retyped column
+ * gives this short error rather than one from inside a generated statement.
  */
-static void
-lock_and_read_job(int64 job_id, JobInfo *job)
+static Oid
+job_column_type(int64 job_id, Oid relid, const char *relname, const char *column,
+				const char *role, Oid want, bool in_target)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+	Oid			type;
+	char	   *hint;
+
+	if (in_target)
+		hint = psprintf("Restore the column, or drop the job and its target with sessionize.drop_job(" INT64_FORMAT ", drop_target => true) and create the job again.",
+						job_id);
+	else
+		hint = psprintf("Restore the column, or drop the job with sessionize.drop_job(" INT64_FORMAT ") and create it again.",
+						job_id);
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation %s does not exist", column, relname),
+				 errdetail("Job " INT64_FORMAT " uses it as %s.", job_id, role),
+				 errhint("%s", hint)));
+	type = get_atttype(relid, attnum);
+	if (OidIsValid(want) && type != want)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" of relation %s is of type %s, not %s",
+						column, relname, format_type_be(type), format_type_be(want)),
+				 errdetail("Job " INT64_FORMAT " uses it as %s.", job_id, role),
+				 errhint("%s", hint)));
+	return type;
+}
+
+/* An interval as microseconds, days as 24 hours, clamped to [0, int64 max]. */
+static int64
+interval_usec_nonnegative(const Interval *iv)
+{
+	int64		days = (int64) iv->month * DAYS_PER_MONTH + iv->day;
+	int64		usec;
+
+	if (pg_mul_s64_overflow(days, USECS_PER_DAY, &usec) ||
+		pg_add_s64_overflow(usec, iv->time, &usec))
+		return days > 0 ? PG_INT64_MAX : 0;
+	return Max(usec, 0);
+}
+
+/*
+ * The watermark that a maximum event time gives: max_event_time minus the
+ * allowed lateness, or -infinity when that is before the timestamp range.
+ * Saturating, so that no event time a writer can insert makes runs fail.
+ */
+TimestampTz
+sessionize_watermark_after(TimestampTz max_event_time, int64 lateness_usec)
+{
+	TimestampTz result;
+
+	if (TIMESTAMP_NOT_FINITE(max_event_time))
+		return max_event_time;
+	if (pg_sub_s64_overflow(max_event_time, lateness_usec, &result) ||
+		result < MIN_TIMESTAMP)
+		return DT_NOBEGIN;
+	return result;
+}
+
+/* _watermark_after(max_event_time timestamptz, allowed_lateness interval) */
+Datum
+sessionize_watermark_after_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TIMESTAMPTZ(sessionize_watermark_after(PG_GETARG_TIMESTAMPTZ(0),
+													 interval_usec_nonnegative(PG_GETARG_INTERVAL_P(1))));
+}
+
+/*
+ * Check that the caller may use the job (a member of its owner, or a
+ * superuser) and, with "lock", lock it (as the extension owner); then read
+ * what we need of it and check it against the live relations.  The source
+ * is locked ACCESS SHARE (no TRUNCATE can commit until we are done), the
+ * target ROW EXCLUSIVE with "lock", ACCESS SHARE otherwise.  Caller holds
+ * an SPI connection.
+ */
+void
+sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 {
 	JobRecord	rec;
 	Oid			usertype;
 	TypeCacheEntry *typentry;
 	int64		usec;
 
-	/* check and lock; this waits for a run in progress to finish */
-	Oid			source = sessionize_catalog_lock_job(job_id, GetUserId());
+	/* check (and lock: this waits for a run in progress to finish) */
+	Oid			source = lock ? sessionize_catalog_lock_job(job_id, GetUserId())
+		: sessionize_catalog_check_caller(job_id, GetUserId());
 
 	/*
 	 * No TRUNCATE or ALTER TABLE of the source can commit until we are done;
@@ -179,20 +261,38 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 	job->user_type_oid = rec.user_type;
 	job->notify_channel = rec.notify_channel;
 
-	/* the gap as pure microseconds: a day is 24 hours, as in the gap rule */
+	/* the gap and the lateness as pure microseconds: a day is 24 hours */
 	usec = session_interval_to_usec(job->gap, "gap");
 	job->exact_gap = palloc0(sizeof(Interval));
 	job->exact_gap->time = usec;
+	job->lateness_usec = interval_usec_nonnegative(job->allowed_lateness);
 
-	job->source_name = qualified_relation_name(job->source);
-	job->target_name = qualified_relation_name(job->target);
+	/* the relations as they are now, locked so that they stay so */
+	LockRelationOid(job->source, AccessShareLock);
+	LockRelationOid(job->target, lock ? RowExclusiveLock : AccessShareLock);
+	job->source_name = job_relation_name(job_id, job->source, "source");
+	job->target_name = job_relation_name(job_id, job->target, "target");
 	job->user_ident = pstrdup(quote_identifier(job->user_column));
 	job->time_ident = pstrdup(quote_identifier(job->time_column));
 	job->target_user_ident = pstrdup(quote_identifier(job->target_user_column));
 
-	check_source_column(job, job->user_column, "user", job->user_type_oid);
-	check_source_column(job, job->time_column, "time", TIMESTAMPTZOID);
-	usertype = job->user_type_oid;
+	usertype = job_column_type(job_id, job->source, job->source_name, job->user_column,
+							   "its user column", job->user_type_oid, false);
+	(void) job_column_type(job_id, job->source, job->source_name, job->time_column,
+						   "its time column", TIMESTAMPTZOID, false);
+	(void) job_column_type(job_id, job->target, job->target_name, job->target_user_column,
+						   "the user column of its sessions", usertype, true);
+	(void) job_column_type(job_id, job->target, job->target_name, "session_start",
+						   "a column of its sessions", TIMESTAMPTZOID, true);
+	(void) job_column_type(job_id, job->target, job->target_name, "last_event_at",
+						   "a column of its sessions", TIMESTAMPTZOID, true);
+	(void) job_column_type(job_id, job->target, job->target_name, "session_end",
+						   "a column of its sessions", TIMESTAMPTZOID, true);
+	(void) job_column_type(job_id, job->target, job->target_name, "event_count",
+						   "a column of its sessions", INT8OID, true);
+	(void) job_column_type(job_id, job->target, job->target_name, "closed",
+						   "a column of its sessions", BOOLOID, true);
+
 	job->user_type = format_type_be_qualified(usertype);
 	typentry = lookup_type_cache(usertype, TYPECACHE_EQ_OPR);
 	if (!OidIsValid(typentry->eq_opr))
@@ -204,23 +304,48 @@ lock_and_read_job(int64 job_id, JobInfo *job)
 							quote_identifier(get_namespace_name(operator_namespace(typentry->eq_opr))));
 }
 
-/* Parameters shared by the pass's statements. */
-#define RUN_NPARAMS 4
+/*
+ * Parameters shared by the pass's statements.  Every sum or difference of
+ * times in them saturates: a time whose session_end (time + gap) is past
+ * the timestamp range reaches +infinity, a watermark before it -infinity,
+ * so that no event a writer can insert makes a run fail (and every run
+ * after it, as its log entry stays).  SQL_PLUS_GAP(x) and SQL_WATERMARK
+ * are those sums in SQL.
+ */
+#define RUN_NPARAMS 6
+#define SQL_PLUS_GAP(x) \
+	"(CASE WHEN " x " > $5::timestamptz THEN 'infinity'::timestamptz ELSE " x " + $1::interval END)"
+#define SQL_WATERMARK \
+	"greatest($4::timestamptz, CASE WHEN max_ts < $6::timestamptz THEN '-infinity'::timestamptz " \
+	"ELSE max_ts - $3::interval END)"
 static void
 run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
 {
+	Interval   *lateness = palloc0(sizeof(Interval));
+	int64		earliest;
+
+	lateness->time = job->lateness_usec;
+	if (pg_add_s64_overflow(MIN_TIMESTAMP, job->lateness_usec, &earliest))
+		earliest = PG_INT64_MAX;
+
 	types[0] = INTERVALOID;		/* $1 exact gap */
 	values[0] = IntervalPGetDatum(job->exact_gap);
 	nulls[0] = ' ';
 	types[1] = TIMESTAMPTZOID;	/* $2 max event time so far */
 	values[1] = TimestampTzGetDatum(job->max_event_time);
 	nulls[1] = job->have_max_event_time ? ' ' : 'n';
-	types[2] = INTERVALOID;		/* $3 allowed lateness */
-	values[2] = IntervalPGetDatum(job->allowed_lateness);
+	types[2] = INTERVALOID;		/* $3 exact allowed lateness */
+	values[2] = IntervalPGetDatum(lateness);
 	nulls[2] = ' ';
 	types[3] = TIMESTAMPTZOID;	/* $4 watermark so far */
 	values[3] = TimestampTzGetDatum(job->watermark);
 	nulls[3] = job->have_watermark ? ' ' : 'n';
+	types[4] = TIMESTAMPTZOID;	/* $5 the latest time t with t + gap in range */
+	values[4] = TimestampTzGetDatum(END_TIMESTAMP - 1 - job->exact_gap->time);
+	nulls[4] = ' ';
+	types[5] = TIMESTAMPTZOID;	/* $6 the earliest t with t - lateness in range */
+	values[5] = TimestampTzGetDatum(earliest);
+	nulls[5] = ' ';
 }
 
 /* The statement that rebuilds the target from the whole source. */
@@ -237,7 +362,7 @@ rebuild_sql(const JobInfo *job)
 					 "  AS s(u %s, session_start timestamptz, last_event_at timestamptz, "
 					 "       session_end timestamptz, event_count bigint)), "
 					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
-					 "wm2 AS (SELECT max_ts, greatest($4::timestamptz, max_ts - $3::interval) AS watermark FROM wm), "
+					 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
 					 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed) "
 					 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
 					 "               coalesce(s.session_end <= w.watermark, false) "
@@ -277,7 +402,7 @@ touched_branch(const JobInfo *job, const char *same_user, const char *for_change
 	char	   *cols_t = psprintf("t.ctid AS tid, t.%s AS u, t.session_start, t.last_event_at, t.event_count, t.session_end", U);
 
 	return psprintf("SELECT y.*, c.recompute FROM chk c "
-					"CROSS JOIN LATERAL (SELECT %1$s FROM %2$s t WHERE %3$s AND t.session_start <= c.hi + $1::interval "
+					"CROSS JOIN LATERAL (SELECT %1$s FROM %2$s t WHERE %3$s AND t.session_start <= " SQL_PLUS_GAP("c.hi") " "
 					"                    ORDER BY t.session_start DESC LIMIT 1) f "
 					"CROSS JOIN LATERAL ("
 					"  SELECT f.tid, f.u, f.session_start, f.last_event_at, f.event_count, f.session_end "
@@ -330,7 +455,7 @@ incremental_sql(const JobInfo *job)
 					 "chk AS (SELECT c.*, bool_or(c.kind = 'd') OVER (PARTITION BY c.u) AS recompute "
 					 "        FROM ch c WHERE c.kind IN ('i', 'd')), "
 					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
-					 "wm2 AS (SELECT max_ts, greatest($4::timestamptz, max_ts - $3::interval) AS watermark FROM wm), ",
+					 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), ",
 					 job->log_name);
 	appendStringInfo(&q,
 					 "touched AS (SELECT DISTINCT ON (x.tid) x.tid, x.u, x.session_start, x.last_event_at, x.event_count, x.recompute "
@@ -380,6 +505,97 @@ incremental_sql(const JobInfo *job)
 					 "FROM wm2 w",
 					 T, same_user_tf, same_user_mf, TU);
 	return q.data;
+}
+
+/*
+ * verify()'s statement: the target's rows that a recomputation from the
+ * source does not give ('unexpected') and those it gives that the target
+ * lacks ('missing'), the user as text.  Parameters: $1 source, $2 user
+ * column, $3 time column, $4 gap, $5 job id.  The watermark is read in the
+ * same statement as the target, hence in the same snapshot.
+ */
+static char *
+verify_sql(const JobInfo *job)
+{
+	return psprintf("WITH wm AS MATERIALIZED (SELECT s.watermark FROM sessionize.job_state s WHERE s.job_id = $5), "
+					"tr AS MATERIALIZED (SELECT t.%1$s::pg_catalog.text AS u, t.session_start, t.last_event_at, "
+					"                           t.session_end, t.event_count, t.closed FROM %2$s t), "
+					"ex AS MATERIALIZED (SELECT s.u::pg_catalog.text AS u, s.session_start, s.last_event_at, "
+					"                           s.session_end, s.event_count, "
+					"                           coalesce(s.session_end <= (SELECT watermark FROM wm), false) AS closed "
+					"  FROM sessionize.sessionize($1, $2, $3, $4) "
+					"  AS s(u %3$s, session_start timestamptz, last_event_at timestamptz, "
+					"       session_end timestamptz, event_count bigint)) "
+					"(SELECT 'unexpected'::text, d.* FROM (TABLE tr EXCEPT ALL TABLE ex) d) "
+					"UNION ALL (SELECT 'missing'::text, d.* FROM (TABLE ex EXCEPT ALL TABLE tr) d) "
+					"ORDER BY 2, 3, 1",
+					job->target_user_ident, job->target_name, job->user_type);
+}
+
+/* Rows verify() fetches at a time. */
+#define VERIFY_BATCH_ROWS	10000
+
+/*
+ * verify() of job_id: put the rows where its target differs from a
+ * recomputation into "result" (of verify()'s row type "desc").  The caller
+ * must be a member of the job's owner, or a superuser, as for run_job();
+ * the job is not locked.  Everything that reads the source or the target
+ * runs as the job owner, restricted, with a pinned search_path: the cast of
+ * the user column to text and its comparisons may be code of the job
+ * owner's choosing, which must never run as whoever calls verify().
+ */
+void
+sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
+{
+	JobInfo		job;
+	Oid			types[5] = {REGCLASSOID, NAMEOID, NAMEOID, INTERVALOID, INT8OID};
+	Datum		values[5];
+	SessionizeIdentity saved;
+	Portal		portal;
+	char	   *sql;
+
+	Assert(desc->natts == 7);
+	memset(&job, 0, sizeof(job));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sessionize_read_job(job_id, false, &job);
+	sql = verify_sql(&job);
+
+	values[0] = ObjectIdGetDatum(job.source);
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(job.user_column));
+	values[2] = DirectFunctionCall1(namein, CStringGetDatum(job.time_column));
+	values[3] = IntervalPGetDatum(job.gap);
+	values[4] = Int64GetDatum(job.job_id);
+
+	sessionize_become(job.owner, true, &saved);
+	portal = SPI_cursor_open_with_args(NULL, sql, 5, types, values, NULL, false, 0);
+	sessionize_restore(&saved);
+	for (;;)
+	{
+		uint64		row;
+
+		sessionize_become(job.owner, true, &saved);
+		SPI_cursor_fetch(portal, true, VERIFY_BATCH_ROWS);
+		sessionize_restore(&saved);
+		if (SPI_processed == 0)
+			break;
+		for (row = 0; row < SPI_processed; row++)
+		{
+			Datum		cols[7];
+			bool		nulls[7];
+			int			k;
+
+			for (k = 0; k < 7; k++)
+				cols[k] = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
+										k + 1, &nulls[k]);
+			tuplestore_putvalues(result, desc, cols, nulls);
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	sessionize_become(job.owner, true, &saved);
+	SPI_cursor_close(portal);
+	sessionize_restore(&saved);
+	SPI_finish();
 }
 
 /* Run one of the pass's statements as the job owner; it returns one row. */
@@ -559,7 +775,7 @@ sessionize_run(int64 job_id, RunResult *res)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	lock_and_read_job(job_id, &job);
+	sessionize_read_job(job_id, true, &job);
 
 	had_watermark = job.have_watermark;
 	old_watermark = job.watermark;

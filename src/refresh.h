@@ -2,8 +2,8 @@
  *
  * refresh.h
  *	  What a run of a job knows and does: the run core (refresh.c), called
- *	  by run_job(), run_due_jobs() and the scheduler, and its path for
- *	  inserted events (apply_inserts.c).
+ *	  by run_job(), run_due_jobs() and the scheduler; its path for inserted
+ *	  events (apply_inserts.c); and verify() (job_api.c).
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -14,7 +14,9 @@
 #ifndef SESSIONIZE_REFRESH_H
 #define SESSIONIZE_REFRESH_H
 
+#include "access/tupdesc.h"
 #include "datatype/timestamp.h"
+#include "utils/tuplestore.h"
 
 #include "job_catalog.h"
 
@@ -29,6 +31,8 @@ typedef struct JobInfo
 	Interval   *exact_gap;		/* the gap with days as 24 hours */
 	Oid			target;
 	Interval   *allowed_lateness;
+	int64		lateness_usec;	/* allowed_lateness with days as 24 hours,
+								 * clamped to the int64 range */
 	Oid			owner;
 	bool		needs_rebuild;
 	bool		have_max_event_time;
@@ -56,6 +60,10 @@ typedef struct JobInfo
  */
 extern void sessionize_run(int64 job_id, RunResult *res);
 
+extern void sessionize_read_job(int64 job_id, bool lock, JobInfo *job);
+extern TimestampTz sessionize_watermark_after(TimestampTz max_event_time,
+											  int64 lateness_usec);
 extern bool sessionize_apply_inserts(JobInfo *job, RunResult *res);
+extern void sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc);
 
 #endif							/* SESSIONIZE_REFRESH_H */

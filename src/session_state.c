@@ -376,7 +376,10 @@ session_check_positive_bigint(int64 value, const char *argname)
 /*
  * session_end: the last event plus the gap, the exclusive end of the session
  * window (Flink's SESSION_END).  Days of an interval gap count as 24 hours,
- * as they do in the gap rule.  An infinite last event gives an infinite end.
+ * as they do in the gap rule.  An infinite last event gives an infinite end,
+ * and so does a finite one whose end is past the timestamp range (README,
+ * Semantics rule 2): any valid event must give a valid session, or a job
+ * would fail on it for ever.  Bigint times have no infinity: an error.
  */
 int64
 session_end_time(SessionTimeKind kind, int64 last, int64 gap)
@@ -394,10 +397,12 @@ session_end_time(SessionTimeKind kind, int64 last, int64 gap)
 	}
 	if (TIMESTAMP_NOT_FINITE(last))
 		return last;
-	if (pg_add_s64_overflow(last, gap, &end) || !IS_VALID_TIMESTAMP(end))
+	if (pg_add_s64_overflow(last, gap, &end) || end >= END_TIMESTAMP)
+		return DT_NOEND;
+	if (end < MIN_TIMESTAMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range"),
-				 errdetail("session_end, the last event plus the gap, is past the end of the timestamp range.")));
+				 errdetail("session_end, the last event plus the gap, is before the start of the timestamp range.")));
 	return end;
 }

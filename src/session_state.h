@@ -241,7 +241,7 @@ session_acc_flush(SessionAcc *acc, MemoryContext cxt)
  * month part (a month has no fixed length); a bigint must be positive.
  * "argname" names the argument in the error message.
  */
-/* session_end = last + gap, for output; errors when out of range. */
+/* session_end = last + gap, for output; +infinity past the timestamp range. */
 extern int64 session_end_time(SessionTimeKind kind, int64 last, int64 gap);
 
 extern int64 session_interval_to_usec(const Interval *iv, const char *argname);

@@ -9,7 +9,7 @@
 #                  cannot enter the current directory)
 # elapsed_since    seconds since a `date +%s` value
 
-SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential"
+SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential postgresql-15-partman postgresql-15-cron"
 # SESSIONIZE_PG_BINDIR picks another PostgreSQL (a private copy, another version)
 PG_BINDIR=${SESSIONIZE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 

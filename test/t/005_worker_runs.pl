@@ -35,7 +35,7 @@ $node->safe_psql('postgres', q{
 	INSERT INTO ev SELECT i % 50, timestamptz '2026-01-01' + (i * 37 % 100000) * interval '1 second', 'x'
 	FROM generate_series(1, 20000) i;
 	SELECT sessionize.create_job('ev', 'u', 'ts', interval '5 minutes',
-	                             schedule_interval => interval '200 milliseconds', notify => 'ev_sessions');
+	                             schedule_interval => interval '1 second', notify => 'ev_sessions');
 });
 
 # caught up: nothing pending, and the target is the recomputation
@@ -118,8 +118,10 @@ my $logged = 0;
 foreach my $i (1 .. 20 * $PostgreSQL::Test::Utils::timeout_default)
 {
 	# (a run may come before the scheduler has read the new setting)
-	$node->safe_psql('postgres', "INSERT INTO ev VALUES (2, '2026-03-01 00:00:$i', 'hup')") if $i % 5 == 1;
-	if ($node->log_contains('LOG:  sessionize job 1: 1 events inserted'))
+	$node->safe_psql('postgres',
+		"INSERT INTO ev VALUES (2, timestamptz '2026-03-01' + $i * interval '1 second', 'hup')")
+	  if $i % 5 == 1;
+	if ($node->log_contains(qr/LOG:  sessionize job 1: \d+ events inserted/))
 	{
 		$logged = 1;
 		last;
@@ -147,7 +149,7 @@ $node->safe_psql('second', q{
 	CREATE TABLE clicks (user_id bigint, at timestamptz);
 	INSERT INTO clicks SELECT i % 11, timestamptz '2026-01-01' + i * interval '1 minute' FROM generate_series(1, 3000) i;
 	SELECT sessionize.create_job('clicks', 'user_id', 'at', interval '3 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 });
 ok(caught_up('second', 1), 'the job of the second database ran');
 $node->safe_psql('second', q{INSERT INTO clicks VALUES (1, '2026-01-05'), (2, '2026-01-01 00:30:30')});
@@ -164,7 +166,7 @@ is($node->safe_psql('postgres', q{
 $node->safe_psql('postgres', q{
 	CREATE TABLE ev2 (u int, ts timestamptz);
 	SELECT sessionize.create_job('ev2', 'u', 'ts', interval '5 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 });
 ok(caught_up('postgres', 2), 'a second job in the first database');
 $node->safe_psql('postgres', q{

@@ -19,7 +19,7 @@ $node->init;
 $node->append_conf('postgresql.conf', q{
 shared_preload_libraries = 'sessionize'
 sessionize.naptime = '200ms'
-sessionize.max_retry_backoff = '2s'
+sessionize.max_retry_backoff = '4s'
 timezone = 'UTC'
 });
 $node->start;
@@ -32,7 +32,7 @@ $node->safe_psql('postgres', q{
 	-- the healthy job, the superuser's
 	CREATE TABLE good (u int, ts timestamptz);
 	SELECT sessionize.create_job('good', 'u', 'ts', interval '5 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 
 	-- alice's job over a table she may read, with a target whose trigger
 	-- records which role writes it
@@ -44,7 +44,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE a.writers (who name, at timestamptz DEFAULT clock_timestamp());
 	BEGIN;
 	SELECT sessionize.create_job('shared_ev', 'u', 'ts', interval '5 minutes', target => 'a.sessions',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 	CREATE FUNCTION a.note_writer() RETURNS trigger LANGUAGE plpgsql
 	AS $$ BEGIN INSERT INTO a.writers (who) VALUES (current_user); RETURN NULL; END $$;
 	CREATE TRIGGER note_writer AFTER INSERT OR UPDATE OR DELETE ON a.sessions
@@ -56,7 +56,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE doomed (u int, ts timestamptz);
 	INSERT INTO doomed VALUES (1, '2026-01-01');
 	SELECT sessionize.create_job('doomed', 'u', 'ts', interval '5 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 });
 
 sub caught_up
@@ -82,8 +82,8 @@ ok($node->poll_query_until('postgres', q{
 	'her job fails, and is tried again');
 is($node->safe_psql('postgres', q{
 	SELECT last_error, total_failures >= 2,
-	       next_start - last_error_at = least(interval '200 milliseconds' * 2 ^ consecutive_failures,
-	                                          interval '2 seconds')
+	       next_start - last_error_at = least(interval '1 second' * 2 ^ consecutive_failures,
+	                                          interval '4 seconds')
 	FROM sessionize.job_status WHERE job_id = 2}),
 	'42501: permission denied for table shared_ev|t|t',
 	'42501 in last_error; the next try waits schedule_interval * 2^failures, capped');

@@ -33,7 +33,7 @@ my $setup = q{
 	INSERT INTO ev SELECT i % 20, timestamptz '2026-01-01' + (i * 7 % 5000) * interval '1 minute'
 	FROM generate_series(1, 5000) i;
 	SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 };
 $node->safe_psql('postgres', $setup);
 
@@ -129,7 +129,7 @@ $node->safe_psql('postgres', 'DROP TABLE ev_sessions');
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION sessionize;
 	SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 });
 ok(caught_up(), 'created again, the new job is built by the worker');
 exact('target exact');

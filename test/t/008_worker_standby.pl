@@ -23,7 +23,7 @@ $primary->safe_psql('postgres', q{
 	CREATE TABLE ev (u int, ts timestamptz);
 	INSERT INTO ev SELECT i % 10, timestamptz '2026-01-01' + i * interval '1 minute' FROM generate_series(1, 1000) i;
 	SELECT sessionize.create_job('ev', 'u', 'ts', interval '5 minutes',
-	                             schedule_interval => interval '200 milliseconds');
+	                             schedule_interval => interval '1 second');
 });
 
 sub caught_up
