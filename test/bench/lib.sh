@@ -4,7 +4,8 @@
 # root) and sql (run SQL from an argument, statements one by one, notices
 # hidden), and removes the cluster at exit (also on HUP, INT, TERM).
 
-BINDIR=/usr/lib/postgresql/15/bin
+# SESSIONIZE_PG_BINDIR picks another PostgreSQL (a private copy, another version)
+BINDIR=${SESSIONIZE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
 as_pg() {
 	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
