@@ -859,6 +859,14 @@ BEGIN
         WHERE s.job_id IN (SELECT x.job_id FROM sessionize.job_state x WHERE x.job_id = p_job_id
                            FOR UPDATE SKIP LOCKED);
     END IF;
+    -- capture switched off (ALTER TABLE ... DISABLE TRIGGER, as pg_restore
+    -- --disable-triggers does) misses writes: runs refuse while it is off,
+    -- and the first one after it is back on rebuilds
+    IF EXISTS (SELECT 1 FROM pg_trigger t JOIN sessionize.job_relations jr ON jr.rel = t.tgrelid
+               WHERE jr.job_id = p_job_id AND t.tgfoid = 'sessionize.capture()'::regprocedure
+                 AND t.tgname LIKE 'sessionize\_job\_' || p_job_id || '\_%' AND t.tgenabled = 'D') THEN
+        rows_moved := true;
+    END IF;
     IF rows_moved THEN
         PERFORM sessionize._log_rebuild(p_job_id);
     END IF;

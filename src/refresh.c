@@ -37,8 +37,11 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "executor/spi.h"
@@ -49,10 +52,12 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "catalog/pg_operator.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -210,6 +215,51 @@ sessionize_watermark_after_sql(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A run applies the change log, which is whole only while the job's
+ * capture triggers are on the source: refuse to run when one of its
+ * statement triggers is missing (dropped, or not yet created by a restore
+ * in progress) or disabled (ALTER TABLE ... DISABLE TRIGGER; the DDL event
+ * trigger then asks for a rebuild, which the first run after capture is
+ * back on does).  Caller holds a lock on the source.
+ */
+static void
+check_capture_installed(const JobInfo *job)
+{
+	static const char *const kinds[] = {"insert", "update", "delete", "truncate"};
+	Relation	rel = table_open(TriggerRelationId, AccessShareLock);
+	int			i;
+
+	for (i = 0; i < lengthof(kinds); i++)
+	{
+		char	   *name = psprintf("sessionize_job_" INT64_FORMAT "_%s", job->job_id, kinds[i]);
+		ScanKeyData keys[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+		bool		ok = false;
+
+		ScanKeyInit(&keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(job->source));
+		ScanKeyInit(&keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+					CStringGetDatum(name));
+		scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 2, keys);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+			ok = ((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != TRIGGER_DISABLED;
+		systable_endscan(scan);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("change capture of job " INT64_FORMAT " is not on for %s",
+							job->job_id, job->source_name),
+					 errdetail("Its trigger \"%s\" is %s.", name,
+							   HeapTupleIsValid(tup) ? "disabled" : "missing"),
+					 errhint("Enable the trigger (the next run then rebuilds the sessions), or drop the job with sessionize.drop_job(" INT64_FORMAT ") and create it again.  During a restore, the job runs once the restore has created its triggers.",
+							 job->job_id)));
+	}
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * Check that the caller may use the job (a member of its owner, or a
  * superuser) and, with "lock", lock it (as the extension owner); then read
  * what we need of it and check it against the live relations.  The source
@@ -292,6 +342,8 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 						   "a column of its sessions", INT8OID, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "closed",
 						   "a column of its sessions", BOOLOID, true);
+	if (lock)
+		check_capture_installed(job);
 
 	job->user_type = format_type_be_qualified(usertype);
 	typentry = lookup_type_cache(usertype, TYPECACHE_EQ_OPR);
