@@ -198,6 +198,9 @@ _PG_init(void)
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
+	/* pg_upgrade's servers run no jobs */
+	if (IsBinaryUpgrade)
+		return;
 
 	sessionize_shmem_request();
 	sessionize_shmem_startup();

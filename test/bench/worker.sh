@@ -119,6 +119,11 @@ SELECT round(percentile_disc(0.5) WITHIN GROUP (ORDER BY s)::numeric, 2),
        round(percentile_disc(0.99) WITHIN GROUP (ORDER BY s)::numeric, 2),
        (SELECT count(*) FROM runs)
 FROM f, generate_series(1, f.n)" | tr '|' ' ')"
+read -r run_avg run_max events_per_run <<<"$(sql "
+SELECT round(avg(extract(epoch FROM finished_at - started_at))::numeric, 2),
+       round(max(extract(epoch FROM finished_at - started_at))::numeric, 2),
+       round(avg(events_inserted + events_deleted))
+FROM sessionize.job_run_details WHERE job_id = $job AND status = 'succeeded' AND NOT full_rebuild" | tr '|' ' ')"
 differences=$(sql "SELECT count(*) FROM sessionize.verify($job)")
 sessions=$(sql "SELECT count(*) FROM job_events_sessions")
 
@@ -130,5 +135,6 @@ printf '%-44s %14s %14s\n' "server CPU seconds (job: with catch-up)" "$p_cpu" "$
 printf '%-44s %14s %14s\n' "events per server CPU-second" "$(rate "$p_events" "$p_cpu")" "$(rate "$j_events" "$j_cpu")"
 echo
 echo "job: $runs runs, $sessions sessions; caught up ${catchup} s after the load stopped"
+echo "incremental runs: ${events_per_run} events each on average, ${run_avg} s on average, ${run_max} s at most"
 echo "freshness (event commit -> the commit of the run that applied it, upper bound): p50 ${p50} s, p99 ${p99} s"
 echo "verify(): $differences rows differ from a recomputation"
