@@ -609,6 +609,10 @@ CREATE TABLE sessionize.job_run_details (
 -- a job's recent runs; and the retention's deletes
 CREATE INDEX job_run_details_job_id_started_at_idx ON sessionize.job_run_details (job_id, started_at);
 CREATE INDEX job_run_details_started_at_idx ON sessionize.job_run_details (started_at);
+COMMENT ON INDEX sessionize.job_run_details_job_id_started_at_idx IS
+'sessionize: a job''s runs in time order';
+COMMENT ON INDEX sessionize.job_run_details_started_at_idx IS
+'sessionize: the runs older than sessionize.history_retention, which the schedulers delete';
 COMMENT ON TABLE sessionize.job_run_details IS
 'sessionize: one row per run of a job by the background worker or run_due_jobs(): status (running, succeeded, failed, crashed), counts, error; kept for sessionize.history_retention';
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_run_details', '');

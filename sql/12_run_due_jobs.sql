@@ -124,6 +124,13 @@ SELECT count(*) AS runs FROM sessionize.run_due_jobs();
 SELECT events_inserted FROM sessionize.run_job(:job);
 SELECT sessionize.alter_job(:job, active => true);
 
+-- It writes: a read-only transaction (as on a standby) refuses it.
+BEGIN READ ONLY;
+\set VERBOSITY sqlstate
+SELECT count(*) FROM sessionize.run_due_jobs();
+\set VERBOSITY default
+ROLLBACK;
+
 -- A failure inside the caller's transaction is recorded in it, and rolled
 -- back with it.
 REVOKE SELECT ON due.ev2 FROM due_alice;

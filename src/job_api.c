@@ -28,6 +28,7 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -229,6 +230,8 @@ sessionize_run_due_jobs(PG_FUNCTION_ARGS)
 	List	   *jobs;
 	ListCell   *lc;
 
+	/* it writes (runs, history): refuse at once on a standby, as writes do */
+	PreventCommandIfReadOnly("sessionize.run_due_jobs()");
 	sessionize_init_materialized_srf(fcinfo, 0);
 
 	jobs = sessionize_due_jobs(GetUserId());
