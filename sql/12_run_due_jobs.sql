@@ -106,6 +106,15 @@ UPDATE sessionize.job_state SET next_start = now() - interval '1 second' WHERE j
 SELECT status FROM sessionize.run_due_jobs();
 SELECT consecutive_failures, next_start - last_error_at AS capped_backoff
 FROM sessionize.job_status WHERE job_id = :job2;
+-- however long the schedule and the run of failures, the wait stays capped
+SELECT sessionize.alter_job(:job2, schedule_interval => interval '366 days');
+UPDATE sessionize.job_state SET consecutive_failures = 35, next_start = now() - interval '1 second'
+WHERE job_id = :job2;
+SELECT status FROM sessionize.run_due_jobs();
+SELECT consecutive_failures, next_start - last_error_at AS capped_backoff
+FROM sessionize.job_status WHERE job_id = :job2;
+UPDATE sessionize.job_state SET consecutive_failures = 3 WHERE job_id = :job2;
+SELECT sessionize.alter_job(:job2, schedule_interval => interval '1 minute');
 -- repaired, the next run succeeds and clears the error
 GRANT SELECT ON due.ev2 TO due_alice;
 UPDATE sessionize.job_state SET next_start = now() - interval '1 second' WHERE job_id = :job2;

@@ -260,7 +260,8 @@ sessionize_catalog_record_run(int64 job_id, const RunResult *res, TimestampTz st
 /*
  * Record a failed run: the error, the counters, and the next try after an
  * exponential backoff, schedule_interval * 2^consecutive_failures, at most
- * max_backoff_s seconds.  Returns when the job is due again (0 when the job
+ * max_backoff_s seconds.  (The exponent stops at 20, so that the product
+ * stays an interval even for the longest schedule, 366 days.)  Returns when the job is due again (0 when the job
  * is gone).
  */
 static const char *const record_failure_sql =
@@ -268,7 +269,7 @@ static const char *const record_failure_sql =
 "  total_runs = s.total_runs + 1, total_failures = s.total_failures + 1, "
 "  consecutive_failures = s.consecutive_failures + 1, "
 "  last_error = $4, last_error_at = $3, "
-"  next_start = $3 + least(j.schedule_interval * pg_catalog.power(2, least(s.consecutive_failures + 1, 40)), "
+"  next_start = $3 + least(j.schedule_interval * pg_catalog.power(2, least(s.consecutive_failures + 1, 20)), "
 "                          pg_catalog.make_interval(secs => $5)) "
 "FROM sessionize.jobs j "
 "WHERE j.job_id = s.job_id AND s.job_id = $1 "
@@ -514,7 +515,7 @@ static const char *const mark_crashed_sql =
 "           last_error = 'the run was interrupted: the scheduler or the server stopped during it', "
 "           last_error_at = pg_catalog.clock_timestamp(), "
 "           next_start = pg_catalog.clock_timestamp() + "
-"             least(j.schedule_interval * pg_catalog.power(2, least(s.consecutive_failures + n.runs, 40)), "
+"             least(j.schedule_interval * pg_catalog.power(2, least(s.consecutive_failures + n.runs, 20)), "
 "                   pg_catalog.make_interval(secs => $1)) "
 "       FROM n, sessionize.jobs j "
 "       WHERE s.job_id = n.job_id AND j.job_id = n.job_id "
