@@ -6,14 +6,16 @@
  *
  * The rows are read once, in storage order, with no sort, into a per-user
  * table of sessions (user_sessions.h) bounded by the hash memory limit
- * (work_mem times hash_mem_multiplier), as PostgreSQL's own hash
- * aggregation is.
+ * (work_mem times hash_mem_multiplier) whatever the order of the rows, as
+ * PostgreSQL's own hash aggregation is; the result is a tuplestore bounded
+ * by work_mem, as for any set-returning function.
  *
  * Plain tables, and the leaves of partitioned or inheritance trees, are read
  * with a direct table scan.  Anything else (views, foreign tables, tables
- * under row-level security) is read through SPI, so that the executor
- * applies its rules.  Either way the caller needs SELECT on the relation
- * or on both columns.
+ * under row-level security, Citus tables, whose rows are not in the
+ * coordinator's heap) is read through SPI, so that the executor applies its
+ * rules.  Either way the caller needs SELECT on the relation or on both
+ * columns.
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -23,21 +25,27 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/relation.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "optimizer/plancat.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -45,10 +53,6 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
-
-#if PG_VERSION_NUM < 150000
-#include "executor/nodeHash.h"
-#endif
 
 #include "session_srf.h"
 #include "session_state.h"
@@ -158,6 +162,13 @@ srf_scan_table(SrfState *srf, Oid relid)
 
 	if (userattno <= 0 || timeattno <= 0)
 		elog(ERROR, "column missing in relation \"%s\"", RelationGetRelationName(rel));
+	/* as the executor says it (ExecCheckRelationsScannable) */
+	if (!RelationIsPopulated(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("materialized view \"%s\" has not been populated",
+						RelationGetRelationName(rel)),
+				 errhint("Use the REFRESH MATERIALIZED VIEW command.")));
 
 	slot = table_slot_create(rel, NULL);
 	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
@@ -225,8 +236,45 @@ srf_scan_spi(SrfState *srf)
 }
 
 /*
+ * Citus's catalog of its tables (distributed, reference, Citus-local), if
+ * the extension is installed: a table listed there keeps its rows on the
+ * worker nodes (or in shards), and the coordinator's own heap is an empty
+ * shell that only the executor, as Citus plans it, reads correctly.
+ */
+static Oid
+citus_partition_catalog(void)
+{
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return InvalidOid;
+	return get_relname_relid("pg_dist_partition", PG_CATALOG_NAMESPACE);
+}
+
+/* Is relid listed in Citus's pg_dist_partition (distcatalog)? */
+static bool
+is_citus_table(Oid distcatalog, Oid relid)
+{
+	AttrNumber	attno = get_attnum(distcatalog, "logicalrelid");
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	if (attno == InvalidAttrNumber)
+		return false;
+	rel = table_open(distcatalog, AccessShareLock);
+	ScanKeyInit(&key, attno, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
  * Can the relation and all its children be read with direct scans?  Not if
- * row-level security applies, or if any member is not a plain table.
+ * row-level security applies, if any member is not a plain table, or if
+ * any is a Citus table.
  */
 static List *
 direct_scan_members(Oid relid)
@@ -234,22 +282,51 @@ direct_scan_members(Oid relid)
 	List	   *members;
 	List	   *leaves = NIL;
 	ListCell   *lc;
+	Oid			distcatalog;
 
 	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
 		return NIL;
 
+	distcatalog = citus_partition_catalog();
 	members = find_all_inheritors(relid, AccessShareLock, NULL);
 	foreach(lc, members)
 	{
 		Oid			member = lfirst_oid(lc);
 		char		relkind = get_rel_relkind(member);
 
+		if (OidIsValid(distcatalog) && is_citus_table(distcatalog, member))
+			return NIL;
 		if (relkind == RELKIND_RELATION || relkind == RELKIND_MATVIEW)
 			leaves = lappend_oid(leaves, member);
 		else if (relkind != RELKIND_PARTITIONED_TABLE)
 			return NIL;
 	}
 	return leaves;
+}
+
+/*
+ * About how many rows the leaves hold, as the planner would estimate them
+ * (0 if unknown): it helps the user table choose its spill partitions.
+ */
+static double
+estimate_rows(List *leaves)
+{
+	double		total = 0;
+	ListCell   *lc;
+
+	foreach(lc, leaves)
+	{
+		Relation	rel = table_open(lfirst_oid(lc), AccessShareLock);
+		BlockNumber pages;
+		double		tuples;
+		double		allvisfrac;
+
+		estimate_rel_size(rel, NULL, &pages, &tuples, &allvisfrac);
+		if (tuples > 0)
+			total += tuples;
+		table_close(rel, AccessShareLock);
+	}
+	return total;
 }
 
 /* Error for a column definition list that does not fit the source. */
@@ -395,16 +472,13 @@ sessionize_relation(PG_FUNCTION_ARGS)
 
 	/* eager: a session goes to the result as soon as it is complete */
 	srf->users = user_sessions_create(usertype, usercollation, &srf->rule,
-#if PG_VERSION_NUM >= 150000
 									  get_hash_memory_limit(),
-#else
-									  (size_t) get_hash_mem() * 1024,
-#endif
 									  true, srf_emit, srf_replay, srf);
 
 	leaves = direct_scan_members(relid);
 	if (leaves != NIL)
 	{
+		user_sessions_expect(srf->users, estimate_rows(leaves));
 		foreach(lc, leaves)
 			srf_scan_table(srf, lfirst_oid(lc));
 	}

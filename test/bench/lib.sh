@@ -3,8 +3,8 @@
 # It sets BINDIR and DIR, defines as_pg (run as the postgres user when
 # root) and sql (run SQL from an argument, statements one by one, notices
 # hidden), and removes the cluster at exit (also on HUP, INT, TERM).
+# SESSIONIZE_PG_BINDIR picks another PostgreSQL, as for test/run.
 
-# SESSIONIZE_PG_BINDIR picks another PostgreSQL (a private copy, another version)
 BINDIR=${SESSIONIZE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
 as_pg() {
