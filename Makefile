@@ -25,7 +25,11 @@ OBJS = \
 	src/refresh.o \
 	src/apply_inserts.o \
 	src/job_catalog.o \
-	src/ddl_events.o
+	src/job_runner.o \
+	src/ddl_events.o \
+	src/worker_shmem.o \
+	src/launcher.o \
+	src/scheduler.o
 
 DATA = $(wildcard sessionize--*.sql)
 

@@ -128,7 +128,7 @@ SELECT session_start, last_event_at, event_count FROM clicks_sessions WHERE user
 SELECT count(*) AS differences FROM sessionize.verify(:job);
 
 -- Counters.
-SELECT runs, events_deleted > 0 AS counted_deletes, late_events > 0 AS counted_late, last_error
+SELECT total_runs, events_deleted > 0 AS counted_deletes, late_events > 0 AS counted_late, last_error
 FROM sessionize.job_status WHERE job_id = :job;
 
 -- Partitioned sources (as pg_partman makes them), without a primary key,

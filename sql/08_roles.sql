@@ -115,7 +115,7 @@ SELECT 'alter_job',
        pg_temp.outcome('member as team', format($$SELECT sessionize.alter_job(%s, allowed_lateness => '1 minute')$$, :t));
 
 -- what the calls did
-SELECT job_id = :a AS is_a, runs, allowed_lateness, gap, pending_rebuild
+SELECT job_id = :a AS is_a, total_runs, allowed_lateness, gap, pending_rebuild
 FROM sessionize.job_status WHERE job_id IN (:a, :t) ORDER BY 1 DESC;
 SELECT u, session_start, event_count FROM roles_o.ev_sessions ORDER BY 1, 2;
 
@@ -133,7 +133,9 @@ SELECT target, owner = session_user::regrole AS owner_is_superuser FROM sessioni
 
 -- And what no role but the extension's may call: the internal functions
 -- and the capture trigger function.  (capture() becomes not executable by
--- PUBLIC with the capture rewrite of issue 7, defect 1.)
+-- PUBLIC with the capture rewrite of issue 7, defect 1.)  _job_backlog()
+-- is the exception: job_status calls it for whoever reads the view, and it
+-- returns counts and a time of any job's log, no row data.
 SELECT p.oid::regprocedure AS function
 FROM pg_proc p
 WHERE p.pronamespace = 'sessionize'::regnamespace AND p.proname LIKE '\_%'

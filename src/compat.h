@@ -16,6 +16,9 @@
 #ifndef SESSIONIZE_COMPAT_H
 #define SESSIONIZE_COMPAT_H
 
+#include "catalog/pg_database.h"
+#include "utils/acl.h"
+
 /*
  * A function that does not return: PostgreSQL 18 replaced the attribute
  * after the declaration, pg_attribute_noreturn(), by pg_noreturn before it.
@@ -27,6 +30,25 @@
 #else
 #define SESSIONIZE_NORETURN
 #define SESSIONIZE_NORETURN_AFTER pg_attribute_noreturn()
+#endif
+
+/*
+ * A database left half-dropped: 15.4 and later mark it so, with
+ * database_is_invalid_form().
+ */
+#ifdef DATCONNLIMIT_INVALID_DB
+#define sessionize_database_is_invalid(form) database_is_invalid_form(form)
+#else
+#define sessionize_database_is_invalid(form) ((form)->datconnlimit == -2)
+#endif
+
+/* Does a role own a database?  object_ownercheck() since 16. */
+#if PG_VERSION_NUM >= 160000
+#define sessionize_database_ownercheck(dboid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dboid), (roleid))
+#else
+#define sessionize_database_ownercheck(dboid, roleid) \
+	pg_database_ownercheck((dboid), (roleid))
 #endif
 
 /*

@@ -1,11 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * job_api.c
- *	  create_job(), alter_job() and drop_job(): check the caller, then run
- *	  the job's catalog and DDL work as the extension owner; and verify(),
- *	  which refresh.c runs as the job owner.
+ *	  The SQL-callable job functions, thin wrappers: create_job(),
+ *	  alter_job() and drop_job() check the caller, then run the job's
+ *	  catalog and DDL work as the extension owner; run_job() and
+ *	  run_due_jobs() call the run core (refresh.c, job_runner.c); verify()
+ *	  is run by refresh.c as the job owner.
  *
- * The bodies are PL/pgSQL functions of the install script (_create_job and
+ * The bodies of create, alter and drop are PL/pgSQL functions of the install script (_create_job and
  * friends) that only the extension owner may execute.  These C entry
  * points call them with the calling role as first argument; every
  * privilege check in the bodies is made for that role.  A C function is
@@ -19,16 +21,22 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "compat.h"
+#include "job_runner.h"
 #include "refresh.h"
 #include "security.h"
 
@@ -37,6 +45,8 @@ PG_FUNCTION_INFO_V1(sessionize_can_be_user_type);
 PG_FUNCTION_INFO_V1(sessionize_drop_job);
 PG_FUNCTION_INFO_V1(sessionize_alter_job);
 PG_FUNCTION_INFO_V1(sessionize_verify);
+PG_FUNCTION_INFO_V1(sessionize_run_job);
+PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 
 #define MAX_API_ARGS 8
 
@@ -89,7 +99,7 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 /*
  * create_job(source regclass, user_column name, time_column name,
  *			  gap interval, target name, allowed_lateness interval,
- *			  schedule_interval interval) returns bigint
+ *			  schedule_interval interval, notify text) returns bigint
  */
 Datum
 sessionize_create_job(PG_FUNCTION_ARGS)
@@ -114,7 +124,8 @@ sessionize_drop_job(PG_FUNCTION_ARGS)
 
 /*
  * alter_job(job_id bigint, gap interval, allowed_lateness interval,
- *			 schedule_interval interval, active boolean) returns void
+ *			 schedule_interval interval, active boolean, notify text)
+ *			 returns void
  */
 Datum
 sessionize_alter_job(PG_FUNCTION_ARGS)
@@ -162,4 +173,103 @@ sessionize_can_be_user_type(PG_FUNCTION_ARGS)
 
 	PG_RETURN_BOOL(OidIsValid(typentry->btree_opf) && OidIsValid(typentry->eq_opr) &&
 				   OidIsValid(get_array_type(PG_GETARG_OID(0))));
+}
+
+/*
+ * run_job(job_id bigint, OUT events_inserted bigint, OUT events_deleted
+ *		   bigint, OUT sessions_inserted bigint, OUT sessions_updated bigint,
+ *		   OUT sessions_deleted bigint, OUT late_events bigint,
+ *		   OUT watermark timestamptz, OUT full_rebuild boolean) returns record
+ *
+ * Who may call it: a member of the job's owner (the core checks).  As whom
+ * it runs: see refresh.c.  Errors are the caller's: nothing is recorded.
+ */
+Datum
+sessionize_run_job(PG_FUNCTION_ARGS)
+{
+	RunResult	res;
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {false, false, false, false, false, false, false, false};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_id must not be null")));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	sessionize_run(PG_GETARG_INT64(0), &res);
+
+	values[0] = Int64GetDatum(res.events_inserted);
+	values[1] = Int64GetDatum(res.events_deleted);
+	values[2] = Int64GetDatum(res.sessions_inserted);
+	values[3] = Int64GetDatum(res.sessions_updated);
+	values[4] = Int64GetDatum(res.sessions_deleted);
+	values[5] = Int64GetDatum(res.late_events);
+	values[6] = TimestampTzGetDatum(res.watermark);
+	nulls[6] = !res.have_watermark;
+	values[7] = BoolGetDatum(res.full_rebuild);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * run_due_jobs(OUT job_id bigint, OUT status text, OUT events_inserted
+ *				bigint, ..., OUT message text) returns setof record
+ *
+ * Who may call it: anyone; it runs only the jobs whose owner the caller is
+ * a member of.  As whom it runs: each job as its owner (job_runner.c).
+ * One row per job it ran; a job with nothing to do costs one look at its
+ * log and returns no row.
+ */
+Datum
+sessionize_run_due_jobs(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *jobs;
+	ListCell   *lc;
+
+	/* it writes (runs, history): refuse at once on a standby, as writes do */
+	PreventCommandIfReadOnly("sessionize.run_due_jobs()");
+	sessionize_init_materialized_srf(fcinfo, 0);
+
+	jobs = sessionize_due_jobs(GetUserId());
+	foreach(lc, jobs)
+	{
+		ScheduledJob *job = (ScheduledJob *) lfirst(lc);
+		JobRunReport report;
+		Datum		values[12];
+		bool		nulls[12];
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!sessionize_job_has_work(job->job_id))
+			continue;
+		if (!sessionize_run_unattended(job, RUNNER_RUN_DUE_JOBS, 0, GetCurrentTimestamp(),
+									   false, &report))
+			continue;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int64GetDatum(job->job_id);
+		values[1] = CStringGetTextDatum(report.failed ? "failed" : "succeeded");
+		values[2] = Int64GetDatum(report.res.events_inserted);
+		values[3] = Int64GetDatum(report.res.events_deleted);
+		values[4] = Int64GetDatum(report.res.sessions_inserted);
+		values[5] = Int64GetDatum(report.res.sessions_updated);
+		values[6] = Int64GetDatum(report.res.sessions_deleted);
+		values[7] = Int64GetDatum(report.res.sessions_closed);
+		values[8] = Int64GetDatum(report.res.late_events);
+		values[9] = TimestampTzGetDatum(report.res.watermark);
+		nulls[9] = !report.res.have_watermark;
+		values[10] = BoolGetDatum(report.res.full_rebuild);
+		nulls[11] = (report.message == NULL);
+		values[11] = report.message ? CStringGetTextDatum(report.message) : (Datum) 0;
+		if (report.failed)
+			for (i = 2; i <= 10; i++)
+				nulls[i] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	sessionize_prune_history();
+	return (Datum) 0;
 }

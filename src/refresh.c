@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * refresh.c
- *	  run_job(): one incremental pass of a job; and verify(), which
+ *	  The run core: one incremental pass of a job, for run_job(),
+ *	  run_due_jobs() and the background worker alike; and verify(), which
  *	  compares a job's target with a recomputation.
  *
  * A pass, all in the caller's transaction:
@@ -24,7 +25,9 @@
  *	   the first pass, a TRUNCATE, or a new gap rebuild the target from a
  *	   full one-pass sessionize() of the source instead;
  *	4. close the sessions that the new watermark passed;
- *	5. as the extension owner, record the watermark and counters.
+ *	5. as the extension owner, record the watermark and counters;
+ *	6. if the job has a NOTIFY channel and sessions changed, notify it (at
+ *	   commit).
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -34,9 +37,13 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/async.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -44,9 +51,13 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "catalog/pg_operator.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
@@ -57,7 +68,6 @@
 #include "session_srf.h"
 #include "session_state.h"
 
-PG_FUNCTION_INFO_V1(sessionize_run_job);
 PG_FUNCTION_INFO_V1(sessionize_watermark_after_sql);
 
 /* A full build says how far it got every so many source rows. */
@@ -72,16 +82,6 @@ spi_int64(int row, int col)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
-static Datum
-spi_datum(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	Assert(!isnull);
-	return d;
-}
-
 static bool
 spi_timestamptz(int row, int col, TimestampTz *value)
 {
@@ -91,16 +91,6 @@ spi_timestamptz(int row, int col, TimestampTz *value)
 	if (!isnull)
 		*value = DatumGetTimestampTz(d);
 	return !isnull;
-}
-
-static Interval *
-spi_interval(int row, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
-
-	Assert(!isnull);
-	return DatumGetIntervalP(SPI_datumTransfer(d, false, 16));
 }
 
 /* The schema of an operator. */
@@ -225,6 +215,51 @@ sessionize_watermark_after_sql(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A run applies the change log, which is whole only while the job's
+ * capture triggers are on the source: refuse to run when one of its
+ * statement triggers is missing (dropped, or not yet created by a restore
+ * in progress) or disabled (ALTER TABLE ... DISABLE TRIGGER; the DDL event
+ * trigger then asks for a rebuild, which the first run after capture is
+ * back on does).  Caller holds a lock on the source.
+ */
+static void
+check_capture_installed(const JobInfo *job)
+{
+	static const char *const kinds[] = {"insert", "update", "delete", "truncate"};
+	Relation	rel = table_open(TriggerRelationId, AccessShareLock);
+	int			i;
+
+	for (i = 0; i < lengthof(kinds); i++)
+	{
+		char	   *name = psprintf("sessionize_job_" INT64_FORMAT "_%s", job->job_id, kinds[i]);
+		ScanKeyData keys[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+		bool		ok = false;
+
+		ScanKeyInit(&keys[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(job->source));
+		ScanKeyInit(&keys[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+					CStringGetDatum(name));
+		scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 2, keys);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+			ok = ((Form_pg_trigger) GETSTRUCT(tup))->tgenabled != TRIGGER_DISABLED;
+		systable_endscan(scan);
+		if (!ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("change capture of job " INT64_FORMAT " is not on for %s",
+							job->job_id, job->source_name),
+					 errdetail("Its trigger \"%s\" is %s.", name,
+							   HeapTupleIsValid(tup) ? "disabled" : "missing"),
+					 errhint("Enable the trigger (the next run then rebuilds the sessions), or drop the job with sessionize.drop_job(" INT64_FORMAT ") and create it again.  During a restore, the job runs once the restore has created its triggers.",
+							 job->job_id)));
+	}
+	table_close(rel, AccessShareLock);
+}
+
+/*
  * Check that the caller may use the job (a member of its owner, or a
  * superuser) and, with "lock", lock it (as the extension owner); then read
  * what we need of it and check it against the live relations.  The source
@@ -235,30 +270,20 @@ sessionize_watermark_after_sql(PG_FUNCTION_ARGS)
 void
 sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 {
-	SessionizeIdentity saved;
-	Oid			argtypes[2] = {REGROLEOID, INT8OID};
-	Datum		values[2];
-	int			ret;
+	JobRecord	rec;
 	Oid			usertype;
 	TypeCacheEntry *typentry;
 	int64		usec;
 
-	values[0] = ObjectIdGetDatum(GetUserId());
-	values[1] = Int64GetDatum(job_id);
-
-	sessionize_become(sessionize_extension_owner(), false, &saved);
 	/* check (and lock: this waits for a run in progress to finish) */
-	ret = SPI_execute_with_args(lock ? "SELECT (sessionize._lock_job($1, $2)).source"
-								: "SELECT (sessionize._check_job_caller($1, $2)).source",
-								2, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not check job " INT64_FORMAT, job_id);
+	Oid			source = lock ? sessionize_catalog_lock_job(job_id, GetUserId())
+		: sessionize_catalog_check_caller(job_id, GetUserId());
 
 	/*
 	 * No TRUNCATE or ALTER TABLE of the source can commit until we are done;
 	 * one that committed while we waited is seen by the reads below.
 	 */
-	LockRelationOid(DatumGetObjectId(spi_datum(0, 1)), AccessShareLock);
+	LockRelationOid(source, AccessShareLock);
 
 	/*
 	 * Then read the job with a new snapshot, which (in READ COMMITTED) sees
@@ -266,33 +291,25 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 	 * SERIALIZABLE, the lock above already failed if that run committed
 	 * after our snapshot was taken.
 	 */
-	ret = SPI_execute_with_args("SELECT j.source, j.user_column::text, j.time_column::text, j.gap, "
-								"j.target, j.allowed_lateness, j.owner, s.needs_rebuild, "
-								"s.max_event_time, s.watermark, "
-								"sessionize._job_object(j.job_id, 'log'), j.target_user_column::text, "
-								"j.user_type "
-								"FROM sessionize.jobs j "
-								"JOIN sessionize.job_state s ON s.job_id = j.job_id "
-								"WHERE j.job_id = $2",
-								2, argtypes, values, NULL, false, 1);
-	if (ret != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
-	sessionize_restore(&saved);
+	sessionize_catalog_read_job(job_id, &rec);
 
 	job->job_id = job_id;
-	job->source = DatumGetObjectId(spi_datum(0, 1));
-	job->user_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	job->time_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	job->gap = spi_interval(0, 4);
-	job->target = DatumGetObjectId(spi_datum(0, 5));
-	job->allowed_lateness = spi_interval(0, 6);
-	job->owner = DatumGetObjectId(spi_datum(0, 7));
-	job->needs_rebuild = DatumGetBool(spi_datum(0, 8));
-	job->have_max_event_time = spi_timestamptz(0, 9, &job->max_event_time);
-	job->have_watermark = spi_timestamptz(0, 10, &job->watermark);
-	job->log_name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 11);
-	job->target_user_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 12);
-	job->user_type_oid = DatumGetObjectId(spi_datum(0, 13));
+	job->source = rec.source;
+	job->user_column = rec.user_column;
+	job->time_column = rec.time_column;
+	job->gap = rec.gap;
+	job->target = rec.target;
+	job->allowed_lateness = rec.allowed_lateness;
+	job->owner = rec.owner;
+	job->needs_rebuild = rec.needs_rebuild;
+	job->have_max_event_time = rec.have_max_event_time;
+	job->max_event_time = rec.max_event_time;
+	job->have_watermark = rec.have_watermark;
+	job->watermark = rec.watermark;
+	job->log_name = sessionize_job_log_qualified(job_id);
+	job->target_user_column = rec.target_user_column;
+	job->user_type_oid = rec.user_type;
+	job->notify_channel = rec.notify_channel;
 
 	/* the gap and the lateness as pure microseconds: a day is 24 hours */
 	usec = session_interval_to_usec(job->gap, "gap");
@@ -325,6 +342,8 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 						   "a column of its sessions", INT8OID, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "closed",
 						   "a column of its sessions", BOOLOID, true);
+	if (lock)
+		check_capture_installed(job);
 
 	job->user_type = format_type_be_qualified(usertype);
 	typentry = lookup_type_cache(usertype, TYPECACHE_EQ_OPR);
@@ -712,83 +731,103 @@ log_has(const JobInfo *job, const char *condition)
 	return result && !isnull;
 }
 
-/* Record the pass in job_state, as the extension owner. */
+/*
+ * Close the sessions that the new watermark passed, as the job owner, and
+ * count them with their time range (for the NOTIFY payload and history).
+ */
 static void
-record_run(const JobInfo *job, const RunResult *res, TimestampTz started)
+close_sessions(const JobInfo *job, RunResult *res)
 {
-	Oid			types[12] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, BOOLOID, INT8OID};
-	Datum		values[12];
-	char		nulls[12] = "            ";
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		wm[1] = {TimestampTzGetDatum(res->watermark)};
 	SessionizeIdentity saved;
 	int			ret;
+	bool		isnull;
+	Datum		d;
 
-	values[0] = Int64GetDatum(job->job_id);
-	values[1] = TimestampTzGetDatum(res->max_event_time);
-	nulls[1] = res->have_max_event_time ? ' ' : 'n';
-	values[2] = TimestampTzGetDatum(res->watermark);
-	nulls[2] = res->have_watermark ? ' ' : 'n';
-	values[3] = TimestampTzGetDatum(started);
-	values[4] = Int64GetDatum(res->events_inserted);
-	values[5] = Int64GetDatum(res->events_deleted);
-	values[6] = Int64GetDatum(res->late_events);
-	values[7] = Int64GetDatum(res->sessions_inserted);
-	values[8] = Int64GetDatum(res->sessions_deleted);
-	values[9] = TimestampTzGetDatum(GetCurrentTimestamp());
-	values[10] = BoolGetDatum(res->full_rebuild);
-	values[11] = Int64GetDatum(res->sessions_updated);
-
-	sessionize_become(sessionize_extension_owner(), false, &saved);
-	ret = SPI_execute_with_args("UPDATE sessionize.job_state SET needs_rebuild = false, "
-								"max_event_time = $2, watermark = $3, last_run_at = $4, "
-								"last_run_duration = $10 - $4, runs = runs + 1, "
-								"events_inserted = CASE WHEN $11 THEN $5 ELSE events_inserted + $5 END, "
-								"events_deleted = events_deleted + $6, late_events = late_events + $7, "
-								"sessions_inserted = sessions_inserted + $8, "
-								"sessions_deleted = sessions_deleted + $9, "
-								"sessions_updated = sessions_updated + $12, "
-								"last_error = NULL, last_error_at = NULL "
-								"WHERE job_id = $1",
-								12, types, values, nulls, false, 0);
+	sessionize_become(job->owner, true, &saved);
+	ret = SPI_execute_with_args(psprintf("WITH c AS (UPDATE %s SET closed = true "
+										 "WHERE NOT closed AND session_end <= $1 "
+										 "RETURNING session_start, session_end) "
+										 "SELECT count(*), min(session_start), max(session_end) FROM c",
+										 job->target_name),
+								1, types, wm, NULL, false, 0);
 	sessionize_restore(&saved);
-	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "could not record the run of job " INT64_FORMAT, job->job_id);
+	if (ret != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not close the sessions of job " INT64_FORMAT, job->job_id);
+	res->sessions_closed = spi_int64(0, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		res->closed_first_start = DatumGetTimestampTz(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	if (!isnull)
+		res->closed_last_end = DatumGetTimestampTz(d);
+}
+
+static void
+json_timestamptz(StringInfo buf, const char *key, bool have, TimestampTz value)
+{
+	char		ts[MAXDATELEN + 1];
+
+	appendStringInfo(buf, ", \"%s\": ", key);
+	if (!have)
+		appendStringInfoString(buf, "null");
+	else
+		appendStringInfo(buf, "\"%s\"",
+						 JsonEncodeDateTime(ts, TimestampTzGetDatum(value), TIMESTAMPTZOID, NULL));
 }
 
 /*
- * run_job(job_id bigint, OUT events_inserted bigint, OUT events_deleted
- *		   bigint, OUT sessions_inserted bigint, OUT sessions_updated bigint,
- *		   OUT sessions_deleted bigint, OUT late_events bigint,
- *		   OUT watermark timestamptz, OUT full_rebuild boolean) returns record
+ * After a run that opened, changed or closed sessions, a NOTIFY on the
+ * job's channel, which PostgreSQL delivers when (and if) the transaction
+ * commits.  The payload is JSON: the job, the run's counts, the time range
+ * of the sessions it closed (first start, last end) and the watermark.
  */
-Datum
-sessionize_run_job(PG_FUNCTION_ARGS)
+static void
+notify_run(const JobInfo *job, const RunResult *res)
+{
+	StringInfoData buf;
+
+	if (job->notify_channel == NULL ||
+		res->sessions_inserted + res->sessions_updated + res->sessions_deleted +
+		res->sessions_closed == 0)
+		return;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"job_id\": " INT64_FORMAT, job->job_id);
+	appendStringInfo(&buf, ", \"events_inserted\": " INT64_FORMAT, res->events_inserted);
+	appendStringInfo(&buf, ", \"events_deleted\": " INT64_FORMAT, res->events_deleted);
+	appendStringInfo(&buf, ", \"late_events\": " INT64_FORMAT, res->late_events);
+	appendStringInfo(&buf, ", \"sessions_inserted\": " INT64_FORMAT, res->sessions_inserted);
+	appendStringInfo(&buf, ", \"sessions_updated\": " INT64_FORMAT, res->sessions_updated);
+	appendStringInfo(&buf, ", \"sessions_deleted\": " INT64_FORMAT, res->sessions_deleted);
+	appendStringInfo(&buf, ", \"sessions_closed\": " INT64_FORMAT, res->sessions_closed);
+	json_timestamptz(&buf, "closed_first_start", res->sessions_closed > 0, res->closed_first_start);
+	json_timestamptz(&buf, "closed_last_end", res->sessions_closed > 0, res->closed_last_end);
+	json_timestamptz(&buf, "watermark", res->have_watermark, res->watermark);
+	appendStringInfo(&buf, ", \"full_rebuild\": %s}", res->full_rebuild ? "true" : "false");
+	Async_Notify(job->notify_channel, buf.data);
+}
+
+/*
+ * The run core: see the file header.  Runs in the caller's transaction,
+ * for the current user (who must be a member of the job's owner).
+ */
+void
+sessionize_run(int64 job_id, RunResult *res)
 {
 	TimestampTz started = GetCurrentTimestamp();
 	JobInfo		job;
-	RunResult	res;
-	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false, false, false, false, false, false, false, false};
-	HeapTuple	tuple;
 	bool		had_watermark;
 	TimestampTz old_watermark;
 
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("job_id must not be null")));
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	tupdesc = BlessTupleDesc(tupdesc);
-
 	memset(&job, 0, sizeof(job));
-	memset(&res, 0, sizeof(res));
+	memset(res, 0, sizeof(*res));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	sessionize_read_job(PG_GETARG_INT64(0), true, &job);
+	sessionize_read_job(job_id, true, &job);
 
 	had_watermark = job.have_watermark;
 	old_watermark = job.watermark;
@@ -798,10 +837,10 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 	 * another gap than the job's (written by a transaction that read the
 	 * catalog before alter_job() changed it) make the run rebuild.
 	 */
-	res.full_rebuild = job.needs_rebuild ||
+	res->full_rebuild = job.needs_rebuild ||
 		log_has(&job, psprintf("kind = 't' OR gap IS DISTINCT FROM " INT64_FORMAT,
 							   job.exact_gap->time));
-	if (res.full_rebuild)
+	if (res->full_rebuild)
 	{
 		SessionizeIdentity saved;
 		int			ret;
@@ -812,12 +851,12 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 		sessionize_restore(&saved);
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "could not empty the target of job " INT64_FORMAT, job.job_id);
-		res.sessions_deleted = SPI_processed;
-		run_full_build(&job, &res);
+		res->sessions_deleted = SPI_processed;
+		run_full_build(&job, res);
 		ereport(NOTICE,
 				(errmsg("job " INT64_FORMAT ": built %s from %s: " INT64_FORMAT " events in " INT64_FORMAT " sessions",
 						job.job_id, job.target_name, job.source_name,
-						res.events_inserted, res.sessions_inserted)));
+						res->events_inserted, res->sessions_inserted)));
 	}
 	else
 	{
@@ -826,40 +865,16 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 		 * SQL, whatever is left in the log (deletes and updates, or all of it
 		 * when the fast path does not apply).
 		 */
-		if (!sessionize_apply_inserts(&job, &res) || log_has(&job, "true"))
-			run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, &res);
+		if (!sessionize_apply_inserts(&job, res) || log_has(&job, "true"))
+			run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, res);
 	}
 
 	/* sessions that the watermark passed are closed */
-	if (res.have_watermark &&
-		(!had_watermark || res.watermark > old_watermark))
-	{
-		Oid			types[1] = {TIMESTAMPTZOID};
-		Datum		wm[1] = {TimestampTzGetDatum(res.watermark)};
-		SessionizeIdentity saved;
-		int			ret;
+	if (res->have_watermark &&
+		(!had_watermark || res->watermark > old_watermark))
+		close_sessions(&job, res);
 
-		sessionize_become(job.owner, true, &saved);
-		ret = SPI_execute_with_args(psprintf("UPDATE %s SET closed = true WHERE NOT closed AND session_end <= $1",
-											 job.target_name),
-									1, types, wm, NULL, false, 0);
-		sessionize_restore(&saved);
-		if (ret != SPI_OK_UPDATE)
-			elog(ERROR, "could not close the sessions of job " INT64_FORMAT, job.job_id);
-	}
-
-	record_run(&job, &res, started);
+	sessionize_catalog_record_run(job.job_id, res, started);
+	notify_run(&job, res);
 	SPI_finish();
-
-	values[0] = Int64GetDatum(res.events_inserted);
-	values[1] = Int64GetDatum(res.events_deleted);
-	values[2] = Int64GetDatum(res.sessions_inserted);
-	values[3] = Int64GetDatum(res.sessions_updated);
-	values[4] = Int64GetDatum(res.sessions_deleted);
-	values[5] = Int64GetDatum(res.late_events);
-	values[6] = TimestampTzGetDatum(res.watermark);
-	nulls[6] = !res.have_watermark;
-	values[7] = BoolGetDatum(res.full_rebuild);
-	tuple = heap_form_tuple(tupdesc, values, nulls);
-	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * refresh.h
- *	  What a run of a job knows and does, shared by refresh.c (run_job()),
- *	  apply_inserts.c (its path for inserted events) and job_api.c
- *	  (verify()).
+ *	  What a run of a job knows and does: the run core (refresh.c), called
+ *	  by run_job(), run_due_jobs() and the scheduler; its path for inserted
+ *	  events (apply_inserts.c); and verify() (job_api.c).
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -17,6 +17,8 @@
 #include "access/tupdesc.h"
 #include "datatype/timestamp.h"
 #include "utils/tuplestore.h"
+
+#include "job_catalog.h"
 
 /* What run_job() knows of a job. */
 typedef struct JobInfo
@@ -48,23 +50,15 @@ typedef struct JobInfo
 	char	   *user_type;
 	Oid			user_type_oid;
 	char	   *user_eq;		/* OPERATOR(schema.=) for the user type */
+	char	   *notify_channel;	/* NULL: none */
 } JobInfo;
 
-/* What a pass did. */
-typedef struct RunResult
-{
-	int64		events_inserted;
-	int64		events_deleted;
-	int64		sessions_inserted;
-	int64		sessions_deleted;
-	int64		sessions_updated;
-	int64		late_events;
-	bool		have_max_event_time;
-	TimestampTz max_event_time;
-	bool		have_watermark;
-	TimestampTz watermark;
-	bool		full_rebuild;
-} RunResult;
+/*
+ * Run a job once, in the current transaction, for the current user, who
+ * must be a member of the job's owner (checked; the job is locked until the
+ * transaction ends).  Fills *res with what the run did.
+ */
+extern void sessionize_run(int64 job_id, RunResult *res);
 
 extern void sessionize_read_job(int64 job_id, bool lock, JobInfo *job);
 extern TimestampTz sessionize_watermark_after(TimestampTz max_event_time,

@@ -18,7 +18,9 @@ foreach my $preload (0, 1)
 {
 	my $node = PostgreSQL::Test::Cluster->new($preload ? 'preloaded' : 'plain');
 	$node->init;
-	$node->append_conf('postgresql.conf', "shared_preload_libraries = 'sessionize'")
+	# (this test runs its jobs itself: the background worker stays off)
+	$node->append_conf('postgresql.conf',
+		"shared_preload_libraries = 'sessionize'\nsessionize.enabled = off")
 	  if $preload;
 	$node->start;
 

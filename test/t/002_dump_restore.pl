@@ -12,7 +12,9 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('dump');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'sessionize'");
+# (this test runs its jobs itself: the background worker stays off)
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'sessionize'\nsessionize.enabled = off");
 $node->start;
 
 $node->safe_psql('postgres', q{

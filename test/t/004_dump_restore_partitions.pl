@@ -15,7 +15,9 @@ use Test::More;
 
 my $node = PostgreSQL::Test::Cluster->new('dump_parts');
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'sessionize'");
+# (this test runs its jobs itself: the background worker stays off)
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'sessionize'\nsessionize.enabled = off");
 $node->start;
 
 # The plain-SQL reference of the README against the target: rows that differ.

@@ -21,7 +21,9 @@ plan skip_all => "pg_partman is not installed in $sharedir"
   unless -f "$sharedir/extension/pg_partman.control";
 
 $node->init;
-$node->append_conf('postgresql.conf', "shared_preload_libraries = 'sessionize'");
+# (this test runs its jobs itself: the background worker stays off)
+$node->append_conf('postgresql.conf',
+	"shared_preload_libraries = 'sessionize'\nsessionize.enabled = off");
 $node->start;
 
 # The plain-SQL reference of the README against the target: rows that differ.

@@ -1,0 +1,151 @@
+# Copyright (c) 2026, the sessionize developers
+#
+# The worker survives what happens to servers: a scheduler terminated with
+# pg_terminate_backend() comes back and carries on; one killed with -9 in
+# the middle of a run takes the server through crash recovery, after which
+# the run is recorded as crashed and the job's changes are applied exactly
+# once; the launcher terminated comes back with its schedulers; the
+# extension dropped and created again while the worker runs is taken up
+# quietly; DROP DATABASE is not refused because of a scheduler.
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('lifecycle');
+$node->init;
+$node->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'sessionize'
+sessionize.naptime = '200ms'
+sessionize.max_retry_backoff = '1s'
+# (the kill -9 below takes the server through crash recovery)
+restart_after_crash = on
+timezone = 'UTC'
+});
+$node->start;
+
+my $setup = q{
+	CREATE EXTENSION sessionize;
+	CREATE TABLE ev (u int, ts timestamptz);
+	CREATE INDEX ON ev (u, ts);
+	INSERT INTO ev SELECT i % 20, timestamptz '2026-01-01' + (i * 7 % 5000) * interval '1 minute'
+	FROM generate_series(1, 5000) i;
+	SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes',
+	                             schedule_interval => interval '1 second');
+};
+$node->safe_psql('postgres', $setup);
+
+sub caught_up
+{
+	my ($dbname) = @_;
+	return $node->poll_query_until($dbname // 'postgres', q{
+		SELECT total_runs > 0 AND pending_events = 0 AND NOT pending_rebuild AND last_error IS NULL
+		FROM sessionize.job_status WHERE job_id = (SELECT max(job_id) FROM sessionize.jobs)});
+}
+
+sub exact
+{
+	my ($what) = @_;
+	is($node->safe_psql('postgres', q{
+		SELECT (SELECT count(*) FROM sessionize.verify((SELECT max(job_id) FROM sessionize.jobs)))
+		       + abs((SELECT coalesce(sum(event_count), 0) FROM ev_sessions) - (SELECT count(*) FROM ev))}),
+		'0', $what);
+}
+
+sub scheduler_pid
+{
+	my ($dbname) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT pid FROM pg_stat_activity
+		WHERE backend_type = 'sessionize scheduler' AND datname = '$dbname'});
+}
+
+ok(caught_up(), 'the worker built the job');
+exact('target exact');
+
+# pg_terminate_backend(): the scheduler comes back and carries on.
+my $pid = scheduler_pid('postgres');
+ok($pid, 'a scheduler runs');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE backend_type = 'sessionize scheduler' AND pid <> $pid}),
+	'a terminated scheduler is started again');
+$node->safe_psql('postgres', q{INSERT INTO ev VALUES (1, '2026-01-05'), (2, '2026-01-01 00:03')});
+ok(caught_up(), 'and carries on');
+exact('target exact after the restart');
+
+# kill -9 in the middle of a run.  The run waits for a lock on the target
+# that another session holds, after it has committed its 'running' row.
+my $holder = $node->background_psql('postgres');
+$holder->query_safe('BEGIN; LOCK TABLE ev_sessions IN ACCESS EXCLUSIVE MODE');
+$node->safe_psql('postgres', q{
+	INSERT INTO ev SELECT i % 20, timestamptz '2026-01-04' + i * interval '1 minute' FROM generate_series(1, 300) i;
+	DELETE FROM ev WHERE u = 3 AND ts < '2026-01-02';
+});
+ok($node->poll_query_until('postgres', q{
+	SELECT EXISTS (SELECT 1 FROM sessionize.job_run_details WHERE status = 'running')
+	   AND EXISTS (SELECT 1 FROM pg_stat_activity
+	               WHERE backend_type = 'sessionize scheduler' AND wait_event_type = 'Lock')}),
+	'a run is in progress, waiting');
+$pid = scheduler_pid('postgres');
+my $failures_before = $node->safe_psql('postgres',
+	'SELECT total_failures FROM sessionize.job_state WHERE job_id = 1');
+kill 'KILL', $pid;
+$holder->{run}->finish;
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM sessionize.job_run_details WHERE status = 'crashed'}),
+	'after crash recovery, the interrupted run is recorded as crashed');
+ok($node->log_contains('was terminated by signal 9'), '(the server went through crash recovery)');
+is($node->safe_psql('postgres', q{
+	SELECT finished_at IS NOT NULL, message FROM sessionize.job_run_details WHERE status = 'crashed'}),
+	't|the run was interrupted: the scheduler or the server stopped during it', 'with a message');
+ok(caught_up(), 'the job runs again');
+exact('its changes applied exactly once: nothing lost, nothing doubled');
+is($node->safe_psql('postgres', 'SELECT total_failures FROM sessionize.job_state WHERE job_id = 1'),
+	$failures_before + 1, 'the crash counts as a failure of the job');
+
+# The launcher terminated: it comes back (after its restart time), and so
+# do the schedulers it had.
+my $launcher = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'sessionize launcher'");
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher)");
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'sessionize launcher' AND pid <> $launcher}),
+	'the launcher comes back');
+$node->safe_psql('postgres', q{INSERT INTO ev VALUES (4, '2026-01-06')});
+ok(caught_up(), 'with a scheduler that runs the job');
+exact('target exact');
+
+# DROP EXTENSION while the worker runs, then CREATE EXTENSION again.
+my $offset = -s $node->logfile;
+$node->safe_psql('postgres', 'DROP EXTENSION sessionize CASCADE');
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler'}),
+	'with the extension dropped, the scheduler leaves');
+$node->safe_psql('postgres', 'DROP TABLE ev_sessions');
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION sessionize;
+	SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes',
+	                             schedule_interval => interval '1 second');
+});
+ok(caught_up(), 'created again, the new job is built by the worker');
+exact('target exact');
+my $log = slurp_file($node->logfile, $offset);
+unlike($log, qr/ERROR|FATAL/, 'and no error came of it in the server log');
+
+# DROP DATABASE of a database with a scheduler is not refused.
+$node->safe_psql('postgres', 'CREATE DATABASE doomed');
+$node->safe_psql('doomed', $setup);
+ok(caught_up('doomed'), 'a job in another database');
+ok(scheduler_pid('doomed'), 'with its scheduler');
+my ($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP DATABASE doomed');
+is($ret, 0, 'DROP DATABASE stops the scheduler and succeeds');
+is($stderr, '', 'with no error');
+$node->safe_psql('postgres', q{INSERT INTO ev VALUES (5, '2026-01-07')});
+ok(caught_up(), 'the other database is still served');
+
+$node->stop;
+done_testing();
