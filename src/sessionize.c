@@ -189,12 +189,8 @@ _PG_init(void)
 {
 	define_settings();
 
-#if PG_VERSION_NUM >= 150000
 	/* settings named sessionize.* belong to us, even before we define them */
 	MarkGUCPrefixReserved("sessionize");
-#else
-	EmitWarningsOnPlaceholders("sessionize");
-#endif
 
 	if (!process_shared_preload_libraries_in_progress)
 		return;
