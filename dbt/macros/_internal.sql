@@ -60,6 +60,21 @@
     {{ sessionize._ident(relation.identifier, 'relation name') }}
 {%- endmacro %}
 
+{#- What a FROM clause names: a relation that dbt renders as a plain name
+    (a table, view, source) quoted part by part; an ephemeral model, or a
+    relation dbt renders as a subquery (--empty, --sample, microbatch), as
+    dbt renders it; a string, the name of a CTE, quoted. -#}
+{% macro _from_item(relation, what='relation (a ref(), a source() or the name of a CTE)') -%}
+    {%- if not sessionize._is_relation(relation) -%}
+        {{ sessionize._ident(relation, what) }}
+    {%- elif relation.is_cte or relation.limit is not none or relation.event_time_filter is not none
+             or not relation.identifier -%}
+        {{ relation }}
+    {%- else -%}
+        {{ sessionize._qualified(relation) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A regclass constant naming relation (resolved when the statement is
     parsed, so that a view made of it depends on the relation). -#}
 {% macro _regclass(relation) -%}

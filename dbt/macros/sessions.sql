@@ -76,11 +76,7 @@ from sessionize.sessionize({{ sessionize._regclass(relation) }}, {{ sessionize._
 {#- The grouping aggregate over anything a FROM clause can name. -#}
 {% macro _sessions_aggregate(relation, user_column, time_column, gap) -%}
     {%- set user = sessionize._ident(user_column) -%}
-    {%- if sessionize._is_relation(relation) -%}
-        {%- set from_item = relation | string -%}
-    {%- else -%}
-        {%- set from_item = sessionize._ident(relation, 'relation (a ref(), a source() or the name of a CTE)') -%}
-    {%- endif -%}
+    {%- set from_item = sessionize._from_item(relation) -%}
 select g.{{ user }}, s.session_start, s.last_event_at, s.session_end, s.event_count
 from (
     select {{ user }}, sessionize.sessions({{ sessionize._ident(time_column) }}, {{ sessionize._interval(gap) }}) as sessionize_sessions

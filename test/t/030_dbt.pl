@@ -163,6 +163,14 @@ is(differences('naive_incremental_sessions'), '0',
 	'first build: the naive incremental model, built in full, equals the reference');
 my $job = $node->safe_psql($db, $job_of_model);
 isnt($job, '', 'the sessionize_job model has a job');
+# names that need quoting (capitals, a space, a quote) went through too
+# (their generic tests ran in the build); the job on them is exact
+is($node->safe_psql($db, q{SELECT count(*) FROM sessionize.jobs j, sessionize.verify(j.job_id)
+                           WHERE j.target = 'dbt_test.odd_names_job'::regclass}), '0',
+	'a job on columns named "Visitor Id" and "Seen at\'s" is exact');
+is($node->safe_psql($db, q{SELECT count(*) FROM dbt_test.odd_names_sessions}),
+	$node->safe_psql($db, q{SELECT count(*) FROM dbt_test.odd_names_job}),
+	'sessions() and the job agree on them');
 
 # 3. new and late events, as an application writes them
 my $sessions_before = $node->safe_psql($db, 'SELECT count(*) FROM dbt_test.sessions_job');
@@ -232,7 +240,18 @@ $out = dbt_ok('build after late events for the new job', 'build', '--exclude-res
 like($out, qr/sessionize: job $job2 of \S+: incremental/, 'the new job ran incrementally');
 check_models('after late events for the new job', 'sessions_job');
 
-# 6. --full-refresh re-creates the job and its target
+# 6. another gap: the same job, altered, rebuilds with it (the generic
+# tests, run by build, read the job's gap)
+$out = dbt_ok('build with another gap', 'build', '--exclude-resource-type', 'seed', '--select', 'sessions_job',
+	'--vars', '{sessions_job_gap: 3 hours}');
+like($out, qr/sessionize: job $job2 of \S+: full build/, 'the job rebuilt with the new gap');
+is($node->safe_psql($db, "SELECT gap FROM sessionize.jobs WHERE job_id = $job2"), '03:00:00',
+	'the job has the new gap');
+is($node->safe_psql($db, "SELECT count(*) FROM sessionize.verify($job2)"), '0',
+	'with the new gap, verify() is clean');
+cmp_ok(differences('sessions_job'), '>', 0, 'with the new gap, the sessions differ from the 30-minute reference');
+
+# 7. --full-refresh re-creates the job and its target (the gap back at 30 minutes)
 dbt_ok('full refresh', 'build', '--full-refresh', '--exclude-resource-type', 'seed', '--select', 'sessions_job');
 my $job3 = $node->safe_psql($db, $job_of_model);
 ok($job3 ne '' && $job3 ne $job2, '--full-refresh made a new job');

@@ -47,10 +47,8 @@
         {%- set time_column = job['time_column'] -%}
         {%- set gap = job['gap'] -%}
         {%- if model_user_column is none -%}{%- set model_user_column = job['target_user_column'] -%}{%- endif -%}
-    {%- elif sessionize._is_relation(events) -%}
-        {%- set events_sql = events | string -%}
     {%- else -%}
-        {%- set events_sql = sessionize._ident(events, 'events (a ref(), a source() or a relation name)') -%}
+        {%- set events_sql = sessionize._from_item(events, 'events (a ref(), a source() or a relation name)') -%}
     {%- endif -%}
     {%- if model_user_column is none -%}{%- set model_user_column = user_column -%}{%- endif -%}
     {%- set u = sessionize._ident(user_column) -%}
@@ -78,7 +76,7 @@ sessionize_expected as (
 ),
 sessionize_actual as (
     select {{ sessionize._ident(model_user_column) }} as user_key, session_start, last_event_at, session_end, event_count
-    from {{ model }}
+    from {{ sessionize._from_item(model) }}
 )
 select 'missing' as difference, m.* from (select * from sessionize_expected except all select * from sessionize_actual) m
 union all
