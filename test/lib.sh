@@ -115,10 +115,10 @@ PY
 # making it first if need be.  It lives outside the tree, in
 # SESSIONIZE_DBT_VENV (default /var/cache/sessionize-dbt/venv), and is
 # reused while the requirements and the python stay the same (a copy of
-# them in the virtualenv, written last, says it is complete).  Readable by everyone, so
-# that the TAP test can run it as the postgres user; made under a lock, as
-# several test runs may start at once.  Fails when the directory cannot be
-# written or pip fails; the dbt test then skips and says why.
+# them in the virtualenv, written last, says it is complete).  Readable by
+# everyone, so that the TAP test can run it as the postgres user; made under
+# a lock, as several test runs may start at once.  Fails when the directory
+# cannot be written or pip fails; the dbt test then skips and says why.
 SESSIONIZE_DBT_VENV=${SESSIONIZE_DBT_VENV:-/var/cache/sessionize-dbt/venv}
 
 ensure_dbt_venv() {
