@@ -36,11 +36,12 @@
     {%- set existing_relation = load_cached_relation(this) -%}
     {%- set grant_config = config.get('grants') -%}
     {%- set full_refresh = should_full_refresh() -%}
-    {%- do sessionize._require_extension() -%}
 
     {{ run_hooks(pre_hooks, inside_transaction=False) }}
     -- `BEGIN` happens here:
     {{ run_hooks(pre_hooks, inside_transaction=True) }}
+    {#- (after the hooks: one of them may create the extension) -#}
+    {%- do sessionize._require_extension() -%}
 
     {%- set job = sessionize._job_of(target_relation) -%}
     {%- set recreate = full_refresh -%}
@@ -75,6 +76,7 @@
               and (full_refresh or not sessionize._can_be_target(existing_relation, source_relation, settings)) -%}
             {{ log("sessionize: replacing " ~ existing_relation ~ " with the target of a new job", info=not full_refresh) }}
             {%- do adapter.drop_relation(existing_relation) -%}
+            {%- set existing_relation = none -%}
         {%- endif -%}
         {%- call statement('sessionize_create_job', fetch_result=True) -%}
             select sessionize.create_job(
