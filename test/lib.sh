@@ -8,8 +8,10 @@
 #                  otherwise, with our PATH (as root, in / when postgres
 #                  cannot enter the current directory)
 # elapsed_since    seconds since a `date +%s` value
+# ensure_dbt_venv  makes (once, then reuses) the virtualenv with dbt-core and
+#                  dbt-postgres that the dbt integration test runs
 
-SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential postgresql-15-partman postgresql-15-cron"
+SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential postgresql-15-partman postgresql-15-cron python3-venv"
 # SESSIONIZE_PG_BINDIR picks another PostgreSQL (a private copy, another version)
 PG_BINDIR=${SESSIONIZE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
@@ -106,4 +108,52 @@ PY
 		chmod -R a+rX "$dir"
 	fi
 	echo "$dir/bin"
+}
+
+# ensure_dbt_venv: print the directory of a virtualenv holding the dbt-core
+# and dbt-postgres of dbt/integration_tests/requirements.txt, from PyPI,
+# making it first if need be.  It lives outside the tree, in
+# SESSIONIZE_DBT_VENV (default /var/cache/sessionize-dbt/venv), and is
+# reused while the requirements and the python stay the same (a copy of
+# them in the virtualenv, written last, says it is complete).  Readable by
+# everyone, so that the TAP test can run it as the postgres user; made under
+# a lock, as several test runs may start at once.  Fails when the directory
+# cannot be written or pip fails; the dbt test then skips and says why.
+SESSIONIZE_DBT_VENV=${SESSIONIZE_DBT_VENV:-/var/cache/sessionize-dbt/venv}
+
+ensure_dbt_venv() {
+	local venv=$SESSIONIZE_DBT_VENV req stamp want py=/usr/bin/python3
+	[ -x "$py" ] || py=python3
+	req="$(dirname "${BASH_SOURCE[0]}")/../dbt/integration_tests/requirements.txt"
+	stamp="$venv/sessionize-requirements.txt"
+	[ -f "$req" ] || { echo "ensure_dbt_venv: no $req" >&2; return 1; }
+	# what the virtualenv must be made of: the requirements and the python
+	want="$(cat "$req")
+# made with $py"
+	if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -x "$venv/bin/dbt" ]; then
+		mkdir -p "$(dirname "$venv")" 2>/dev/null && touch "$(dirname "$venv")/.lock" 2>/dev/null || {
+			echo "ensure_dbt_venv: cannot write to $(dirname "$venv")" >&2
+			return 1
+		}
+		(
+			flock 9
+			# (another run may have made it while we waited)
+			[ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && [ -x "$venv/bin/dbt" ] && exit 0
+			echo "== making the dbt virtualenv in $venv (dbt-core, dbt-postgres from PyPI)" >&2
+			rm -rf "$venv"
+			umask 022
+			# Debian's python3 (with python3-venv), not one in a home
+			# directory that the postgres user cannot enter
+			"$py" -m venv "$venv" >&2 &&
+				"$venv/bin/pip" install -q --disable-pip-version-check -r "$req" </dev/null >&2 &&
+				echo "$want" >"$stamp" || {
+				rm -rf "$venv"
+				exit 1
+			}
+		) 9>"$(dirname "$venv")/.lock" || {
+			echo "ensure_dbt_venv: could not make the virtualenv in $venv" >&2
+			return 1
+		}
+	fi
+	echo "$venv"
 }
