@@ -9,7 +9,7 @@
 #   make demo             the live demo on a throwaway cluster (test/demo)
 
 EXTENSION = sessionize
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = sessionize
 OBJS = \

@@ -31,7 +31,7 @@ foreach my $preload (0, 1)
 	$node->safe_psql('postgres', 'CREATE EXTENSION sessionize');
 	is($node->safe_psql('postgres',
 			"SELECT extversion FROM pg_extension WHERE extname = 'sessionize'"),
-		'0.1.0', "extension installs ($label)");
+		'0.2.0', "extension installs ($label)");
 
 	# the README's worked example (Semantics): 0, 5, 15 | 26, 36 | 60
 	is($node->safe_psql('postgres', $query), '1,1,1,2,2,3',
