@@ -47,6 +47,15 @@
  * a pinned search_path; the writer needs no privilege on the log, and no
  * code of the job owner or the writer runs there.
  *
+ * Version 0.1.0's catalog.  Between installing this library and ALTER
+ * EXTENSION sessionize UPDATE, the triggers are those of 0.1.0 (five
+ * arguments: job id, log, column numbers, gap) and the catalog has no
+ * user_type; writers must not be blocked then.  So on that catalog (and only
+ * there) a five-argument trigger is taken too, by its first argument alone;
+ * the user type is the source column's, and the log row is written as 0.1.0
+ * wrote it: without a gap (the update sets it to the job's gap, with which
+ * these entries were summarised), as the job owner, who owns a 0.1.0 log.
+ *
  * Copyright (c) 2026, the sessionize developers
  *
  * src/capture.c
@@ -101,6 +110,7 @@ typedef struct LogArrays
 typedef struct CaptureState
 {
 	int64		job_id;
+	bool		catalog_0_1_0;	/* the catalog (and log) of version 0.1.0 */
 	/* from the catalog */
 	Oid			source;
 	char	   *user_column;
@@ -154,28 +164,42 @@ capture_table(CaptureState *cs, LogArrays *la)
 static bool
 read_job(CaptureState *cs)
 {
-	static SPIPlanPtr plan = NULL;
+	/* the job's source, columns, user type, gap, owner and watermark */
+	static const char *const job_sql =
+		"SELECT j.source, j.user_column, j.time_column, j.user_type, "
+		"j.gap, j.owner, s.watermark "
+		"FROM sessionize.jobs j "
+		"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
+		"WHERE j.job_id OPERATOR(pg_catalog.=) $1";
+
+	/* the same from the 0.1.0 catalog: the user type is the source column's */
+	static const char *const job_0_1_0_sql =
+		"SELECT j.source, j.user_column, j.time_column, a.atttypid, "
+		"j.gap, j.owner, s.watermark "
+		"FROM sessionize.jobs j "
+		"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
+		"LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) j.source "
+		"     AND a.attname OPERATOR(pg_catalog.=) j.user_column "
+		"     AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped "
+		"WHERE j.job_id OPERATOR(pg_catalog.=) $1";
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	int			which = cs->catalog_0_1_0 ? 1 : 0;
 	Datum		arg = Int64GetDatum(cs->job_id);
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
 	Datum		d;
 
-	if (plan == NULL)
+	if (plans[which] == NULL)
 	{
 		Oid			argtype = INT8OID;
-		SPIPlanPtr	p = SPI_prepare("SELECT j.source, j.user_column, j.time_column, j.user_type, "
-									"j.gap, j.owner, s.watermark "
-									"FROM sessionize.jobs j "
-									"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
-									"WHERE j.job_id OPERATOR(pg_catalog.=) $1",
-									1, &argtype);
+		SPIPlanPtr	p = SPI_prepare(which ? job_0_1_0_sql : job_sql, 1, &argtype);
 
 		if (p == NULL || SPI_keepplan(p) != 0)
 			elog(ERROR, "could not prepare the job lookup of sessionize.capture()");
-		plan = p;
+		plans[which] = p;
 	}
-	if (SPI_execute_plan(plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plans[which], &arg, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read sessionize job " INT64_FORMAT, cs->job_id);
 	if (SPI_processed != 1)
 		return false;
@@ -184,7 +208,9 @@ read_job(CaptureState *cs)
 	cs->source = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 	cs->user_column = SPI_getvalue(tup, desc, 2);
 	cs->time_column = SPI_getvalue(tup, desc, 3);
-	cs->usertype = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	d = SPI_getbinval(tup, desc, 4, &isnull);
+	/* (0.1.0: a user column that is gone has no type; nothing is captured) */
+	cs->usertype = isnull ? InvalidOid : DatumGetObjectId(d);
 	d = SPI_getbinval(tup, desc, 5, &isnull);
 	cs->rule.gap = session_interval_to_usec(DatumGetIntervalP(d), "gap");
 	cs->rule.infinite_times = true;
@@ -460,12 +486,18 @@ write_log_row(CaptureState *cs, char kind, LogArrays *la)
 
 	if (la == NULL)
 		sql = psprintf("INSERT INTO sessionize.%s (kind) VALUES ($1)", quote_identifier(logname));
+	else if (cs->catalog_0_1_0)
+		sql = psprintf("INSERT INTO sessionize.%s (kind, u, lo, hi, n, late) "
+					   "VALUES ($1, $2, $3, $4, $5, $6)",
+					   quote_identifier(logname));
 	else
 		sql = psprintf("INSERT INTO sessionize.%s (kind, u, lo, hi, n, late, gap) "
 					   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
 					   quote_identifier(logname));
-	sessionize_become(sessionize_extension_owner(), true, &saved);
-	ret = SPI_execute_with_args(sql, la == NULL ? 1 : 7, argtypes, values, nulls, false, 0);
+	/* (a 0.1.0 log belongs to the job owner, who may have put code on it) */
+	sessionize_become(cs->catalog_0_1_0 ? cs->owner : sessionize_extension_owner(), true, &saved);
+	ret = SPI_execute_with_args(sql, la == NULL ? 1 : cs->catalog_0_1_0 ? 6 : 7,
+								argtypes, values, nulls, false, 0);
 	sessionize_restore(&saved);
 	if (ret != SPI_OK_INSERT)
 		elog(ERROR, "could not log changes for sessionize job " INT64_FORMAT, cs->job_id);
@@ -511,12 +543,15 @@ sessionize_capture(PG_FUNCTION_ARGS)
 				 errmsg("sessionize.capture() was not called by the trigger manager")));
 	trigger = trigdata->tg_trigger;
 	row = TRIGGER_FIRED_FOR_ROW(trigdata->tg_event);
-	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) || trigger->tgnargs != 1)
+	memset(&cs, 0, sizeof(cs));
+	cs.catalog_0_1_0 = sessionize_catalog_is_0_1_0();
+	/* (a trigger of 0.1.0 has five arguments, the first the job id) */
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!(trigger->tgnargs == 1 || (cs.catalog_0_1_0 && trigger->tgnargs == 5)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("sessionize.capture() must be fired AFTER, with a job id as its only argument")));
 
-	memset(&cs, 0, sizeof(cs));
 	cs.job_id = pg_strtoint64(trigger->tgargs[0]);
 	rel = trigdata->tg_relation;
 	tupdesc = RelationGetDescr(rel);

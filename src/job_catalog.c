@@ -73,6 +73,40 @@ interval_usec(const Interval *iv)
 }
 
 /*
+ * Is the job catalog the one of sessionize 0.1.0?  Its sessionize.jobs has
+ * no user_type column (0.2.0 added it, with job_relations, job_run_details
+ * and the other columns this file reads).  Syscache lookups only: cheap
+ * enough for every capture firing.
+ */
+bool
+sessionize_catalog_is_0_1_0(void)
+{
+	Oid			nsp = get_namespace_oid("sessionize", true);
+	Oid			jobs;
+
+	if (!OidIsValid(nsp))
+		return false;
+	jobs = get_relname_relid("jobs", nsp);
+	return OidIsValid(jobs) && get_attnum(jobs, "user_type") == InvalidAttrNumber;
+}
+
+/*
+ * Refuse to work on the 0.1.0 catalog: between installing this library and
+ * ALTER EXTENSION sessionize UPDATE, jobs do not run (their changes are
+ * still captured, and the first run after the update applies them).
+ */
+void
+sessionize_catalog_check_version(void)
+{
+	if (sessionize_catalog_is_0_1_0())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the sessionize job catalog of this database is that of version 0.1.0"),
+				 errdetail("The sessionize library installed is of a later version, whose jobs run on its own catalog."),
+				 errhint("Run ALTER EXTENSION sessionize UPDATE; changes captured meanwhile are applied by the first run after it.")));
+}
+
+/*
  * Check that "caller" may run or change the job and lock it: its job_state
  * row, FOR UPDATE, waiting for a run in progress (sessionize._lock_job(),
  * which raises the errors: no such job, not a member of its owner).
@@ -331,6 +365,7 @@ sessionize_catalog_active_jobs(Oid caller, bool due_only)
 	List	   *jobs = NIL;
 	uint64		i;
 
+	sessionize_catalog_check_version();
 	if (catalog_execute(active_jobs_sql, 2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the sessionize jobs");
 	for (i = 0; i < SPI_processed; i++)

@@ -86,6 +86,14 @@ extern char *sessionize_job_log_name(int64 job_id);
 /* The same, qualified and quoted for SQL text. */
 extern char *sessionize_job_log_qualified(int64 job_id);
 
+/*
+ * The catalog of sessionize 0.1.0 (sessionize.jobs without user_type), as
+ * it is between installing this library and ALTER EXTENSION sessionize
+ * UPDATE: capture still logs into it (capture.c), nothing else reads it.
+ */
+extern bool sessionize_catalog_is_0_1_0(void);
+extern void sessionize_catalog_check_version(void);
+
 extern Oid	sessionize_catalog_lock_job(int64 job_id, Oid caller);
 extern Oid	sessionize_catalog_check_caller(int64 job_id, Oid caller);
 extern bool sessionize_catalog_try_lock_job(int64 job_id);

@@ -274,9 +274,13 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 	Oid			usertype;
 	TypeCacheEntry *typentry;
 	int64		usec;
+	Oid			source;
+
+	/* a catalog of 0.1.0, before ALTER EXTENSION UPDATE: no lock, no run */
+	sessionize_catalog_check_version();
 
 	/* check (and lock: this waits for a run in progress to finish) */
-	Oid			source = lock ? sessionize_catalog_lock_job(job_id, GetUserId())
+	source = lock ? sessionize_catalog_lock_job(job_id, GetUserId())
 		: sessionize_catalog_check_caller(job_id, GetUserId());
 
 	/*

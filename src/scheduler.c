@@ -73,11 +73,27 @@ static TimestampTz last_prune = 0;
 
 static void report_run(const CachedJob *cj, const JobRunReport *report);
 
-/* Is the extension there, and not being created?  In a transaction. */
+/*
+ * Is the extension there, not being created or updated, and with the
+ * catalog this library reads?  In a transaction.  A catalog of 0.1.0 (new
+ * binaries installed, ALTER EXTENSION UPDATE not run yet) counts as no
+ * extension: the scheduler leaves, saying why, and the launcher looks
+ * again later.
+ */
 static bool
 extension_ready(void)
 {
-	return !creating_extension && OidIsValid(get_extension_oid("sessionize", true));
+	if (creating_extension || !OidIsValid(get_extension_oid("sessionize", true)))
+		return false;
+	if (sessionize_catalog_is_0_1_0())
+	{
+		ereport(LOG,
+				(errmsg("sessionize scheduler: the sessionize job catalog of database \"%s\" is that of version 0.1.0; its jobs do not run",
+						my_database),
+				 errhint("Run ALTER EXTENSION sessionize UPDATE in that database.")));
+		return false;
+	}
+	return true;
 }
 
 /* The extension is gone: say so quietly, and leave. */
