@@ -1,5 +1,7 @@
 -- Incremental jobs: API, behaviour on each kind of change, errors.
 SET timezone = 'UTC';
+-- (no PL/pgSQL CONTEXT lines: their line numbers change with every edit)
+\set SHOW_CONTEXT never
 
 CREATE TABLE clicks (user_id int, ts timestamptz, page text);
 -- the README's worked example (Semantics) for user 1 (gap 10 minutes)

@@ -214,6 +214,23 @@ SELECT sessionize.drop_job(:vjob, drop_target => true), sessionize.drop_job(:djo
 DROP TABLE vev;
 DROP DOMAIN visitor;
 
+-- a Citus distributed table is refused (0A000): capture would not see the
+-- writes on its workers.  Citus cannot be installed here; its catalog is
+-- faked as 04_srf does.
+CREATE TABLE cev (u int, ts timestamptz);
+SET allow_system_table_mods = on;
+CREATE TABLE pg_catalog.pg_dist_partition (logicalrelid regclass NOT NULL, partmethod "char");
+INSERT INTO pg_catalog.pg_dist_partition VALUES ('cev', 'h');
+INSERT INTO pg_catalog.pg_extension (oid, extname, extowner, extnamespace, extrelocatable, extversion)
+VALUES (999998, 'citus', 10, 11, false, '0');
+\set VERBOSITY sqlstate
+SELECT sessionize.create_job('cev', 'u', 'ts', interval '10 minutes');
+\set VERBOSITY default
+DELETE FROM pg_catalog.pg_extension WHERE extname = 'citus';
+DROP TABLE pg_catalog.pg_dist_partition;
+RESET allow_system_table_mods;
+DROP TABLE cev;
+
 SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgfoid = 'sessionize.capture()'::regprocedure;
 DROP TABLE ev;
