@@ -742,6 +742,7 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
     src_kind "char";
+    citus_table boolean;
     src_persistence "char";
     src_schema name;
     src_name name;
@@ -771,6 +772,19 @@ BEGIN
         RAISE EXCEPTION '"%" is not a table', p_source
             USING ERRCODE = 'wrong_object_type',
                   DETAIL = 'A job''s source must be a table or a partitioned table: its changes are captured with triggers.';
+    END IF;
+    -- a Citus distributed table: its rows live on the workers, where no
+    -- capture trigger of ours fires
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+       AND to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid::pg_catalog.oid OPERATOR(pg_catalog.=) $1)'
+            INTO citus_table USING p_source::oid;
+        IF citus_table THEN
+            RAISE EXCEPTION 'table % is distributed by Citus', p_source
+                USING ERRCODE = 'feature_not_supported',
+                      DETAIL = 'A job captures its source''s changes with triggers, which do not fire on the Citus workers that hold the rows.',
+                      HINT = 'Sessionize it with sessionize.sessionize(), which Citus plans, or keep the events in a local table.';
+        END IF;
     END IF;
     -- a temporary table goes with its session, without sql_drop: the job
     -- would outlive it
