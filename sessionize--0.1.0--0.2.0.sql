@@ -60,8 +60,8 @@ BEGIN
     IF dependents IS NOT NULL THEN
         RAISE EXCEPTION 'cannot update extension sessionize: objects depend on its job catalog'
             USING ERRCODE = 'dependent_objects_still_exist',
-                  DETAIL = format('%s depend on sessionize.jobs, sessionize.job_state or sessionize.job_status, '
-                                  'which version 0.2.0 makes anew.', dependents),
+                  DETAIL = pg_catalog.format('%s depend on sessionize.jobs, sessionize.job_state or sessionize.job_status, '
+                                             'which version 0.2.0 makes anew.', dependents),
                   HINT = 'Drop them, update, and create them again (job_status has new columns).';
     END IF;
 END
