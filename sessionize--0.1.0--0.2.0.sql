@@ -30,6 +30,8 @@
 -- Names in this script's own statements resolve in pg_catalog first, and
 -- never in a temporary schema (the functions pin their own search_path).
 SET LOCAL search_path = pg_catalog, pg_temp;
+-- (What it says about single jobs are WARNINGs: PostgreSQL shows nothing
+-- less from an extension script.)
 
 -- ---------------------------------------------------------------------------
 -- 1. Nothing in the way, nothing captured meanwhile
@@ -292,7 +294,7 @@ BEGIN
         END IF;
         sched := least(greatest(o.schedule_interval, interval '1 second'), interval '366 days');
         IF sched <> o.schedule_interval THEN
-            RAISE NOTICE 'schedule_interval of sessionize job % is now %, not %', o.job_id, sched, o.schedule_interval;
+            RAISE WARNING 'schedule_interval of sessionize job % is now %, not %', o.job_id, sched, o.schedule_interval;
         END IF;
         INSERT INTO sessionize.jobs (job_id, source, user_column, time_column, user_type, target_user_column,
                                      gap, target, allowed_lateness, schedule_interval, owner, active,
@@ -1206,8 +1208,9 @@ REVOKE ALL ON FUNCTION sessionize._on_sql_drop() FROM PUBLIC;
 --
 --    A 0.1.0 log belonged to the job owner, who could change it: one that
 --    is not as 0.1.0 made it is not read (no code put on it runs for the
---    superuser updating), and the job's first run rebuilds instead.  A job
---    whose source is gone gets no capture; drop_job() ends it.
+--    superuser updating), and the job's first run rebuilds instead, as it
+--    does when the old log is gone.  A job whose source is gone gets no
+--    capture; drop_job() ends it.
 -- ---------------------------------------------------------------------------
 
 DO $$
@@ -1237,7 +1240,7 @@ BEGIN
         END IF;
 
         IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = j.source) THEN
-            RAISE NOTICE 'the source table of sessionize job % no longer exists: the job captures nothing', j.job_id
+            RAISE WARNING 'the source table of sessionize job % no longer exists: the job captures nothing', j.job_id
                 USING HINT = pg_catalog.format('Drop it with sessionize.drop_job(%s).', j.job_id);
         ELSE
             PERFORM sessionize._install_capture(j.job_id);
@@ -1262,16 +1265,20 @@ BEGIN
                           FROM pg_catalog.pg_attribute a
                           WHERE a.attrelid = old_log AND a.attnum > 0 AND NOT a.attisdropped);
             IF old_log IS NULL THEN
-                NULL;   -- no log, nothing pending
+                -- its owner dropped it: what was pending, and what was
+                -- written since, is unknown
+                RAISE WARNING 'the change log of sessionize job % is gone: the first run rebuilds', j.job_id;
+                PERFORM sessionize._log_rebuild(j.job_id);
             ELSIF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = old_log) = 'r'
                   AND old_shape = log_shape THEN
+                -- (ONLY: not the rows of tables that its owner made inherit it)
                 EXECUTE pg_catalog.format(
                     'INSERT INTO %s (kind, u, lo, hi, n, late, gap) '
-                    'SELECT kind, u, lo, hi, n, late, CASE WHEN kind = ''t'' THEN NULL ELSE $1 END FROM %s',
+                    'SELECT kind, u, lo, hi, n, late, CASE WHEN kind = ''t'' THEN NULL ELSE $1 END FROM ONLY %s',
                     new_log, old_log)
                 USING (extract(epoch FROM j.gap) * 1000000)::bigint;
             ELSE
-                RAISE NOTICE 'the change log of sessionize job % was altered: the first run rebuilds', j.job_id;
+                RAISE WARNING 'the change log of sessionize job % was altered: the first run rebuilds', j.job_id;
                 PERFORM sessionize._log_rebuild(j.job_id);
             END IF;
         END IF;

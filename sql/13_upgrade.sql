@@ -81,7 +81,7 @@ CREATE TABLE pev_feb_1 PARTITION OF pev_feb FOR VALUES WITH (MODULUS 2, REMAINDE
 CREATE INDEX ON pev (u, ts);
 INSERT INTO pev SELECT i % 6, timestamptz '2026-01-31 20:00' + i * interval '7 minutes'
 FROM generate_series(1, 100) i;
--- a source whose job's log its owner alters
+-- a source whose jobs' logs their owner alters and drops
 CREATE TABLE alt (u int, ts timestamptz);
 INSERT INTO alt SELECT i % 3, timestamptz '2026-01-01' + i * interval '4 minutes' FROM generate_series(1, 30) i;
 GRANT SELECT, INSERT, UPDATE, DELETE, TRIGGER ON ev, pev, pev_jan, pev_feb, pev_feb_0, pev_feb_1, alt TO upg_owner;
@@ -90,8 +90,9 @@ SET ROLE upg_owner;
 SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes', allowed_lateness => interval '30 minutes') AS ev_job \gset
 SELECT sessionize.create_job('pev', 'u', 'ts', interval '10 minutes') AS pev_job \gset
 SELECT sessionize.create_job('alt', 'u', 'ts', interval '10 minutes') AS alt_job \gset
+SELECT sessionize.create_job('alt', 'u', 'ts', interval '20 minutes', target => 'alt_sessions_20') AS gone_job \gset
 RESET ROLE;
-SELECT run_as_0_1_0(:ev_job), run_as_0_1_0(:pev_job), run_as_0_1_0(:alt_job);
+SELECT run_as_0_1_0(:ev_job), run_as_0_1_0(:pev_job), run_as_0_1_0(:alt_job), run_as_0_1_0(:gone_job);
 SELECT target_diff('ev_sessions', 'ev', interval '10 minutes') AS ev_differences,
        target_diff('pev_sessions', 'pev', interval '10 minutes') AS pev_differences;
 -- 0.1.0's capture: statement triggers with five arguments, on the source alone
@@ -117,8 +118,9 @@ UPDATE ev SET ts = ts + interval '2 hours' WHERE u = 1 AND ts BETWEEN '2026-01-0
 -- through the parent of the partitioned source
 INSERT INTO pev VALUES (1, '2026-01-31 23:58'), (2, '2026-02-01 09:00');
 DELETE FROM pev WHERE u = 5 AND ts > '2026-02-01 06:00';
--- the owner of a 0.1.0 log may alter it
+-- the owner of a 0.1.0 log may alter it, or drop it
 ALTER TABLE sessionize.job_3_log ALTER late TYPE numeric[];
+DROP TABLE sessionize.job_4_log;
 INSERT INTO alt VALUES (1, '2026-01-01 00:06');
 RESET ROLE;
 SELECT l.kind, count(*) AS entries, sum((SELECT sum(x) FROM unnest(l.n) x)) AS events
@@ -156,7 +158,9 @@ SELECT last_value, is_called FROM sessionize.jobs_job_id_seq;
 -- Capture on the source and every partition, the job id its only argument;
 -- statement triggers always fire for TRUNCATE, row triggers only on replicas.
 SELECT r.job_id, r.rel, t.tgname, t.tgnargs, t.tgenabled
-FROM sessionize.job_relations r JOIN pg_trigger t ON t.tgrelid = r.rel AND t.tgfoid = 'sessionize.capture()'::regprocedure
+FROM sessionize.job_relations r
+JOIN pg_trigger t ON t.tgrelid = r.rel AND t.tgfoid = 'sessionize.capture()'::regprocedure
+                 AND t.tgname LIKE 'sessionize\_job\_' || r.job_id || '\_%'
 ORDER BY r.job_id, r.rel::text, t.tgname;
 SELECT count(*) AS capture_triggers_elsewhere
 FROM pg_trigger t WHERE t.tgfoid = 'sessionize.capture()'::regprocedure
@@ -173,8 +177,9 @@ FROM pg_class c WHERE c.relnamespace = 'sessionize'::regnamespace AND c.relname 
 SELECT kind, count(*) AS entries, sum((SELECT sum(x) FROM unnest(l.n) x)) AS events,
        min(gap) AS gap, max(gap) AS max_gap, bool_and(logged_at >= :'before_update') AS logged_at_update
 FROM sessionize.job_1_log l GROUP BY kind ORDER BY kind;
--- job 3's altered log was not read: its first run rebuilds
+-- job 3's altered log was not read, job 4's was gone: their first runs rebuild
 SELECT kind, count(*) FROM sessionize.job_3_log GROUP BY kind;
+SELECT kind, count(*) FROM sessionize.job_4_log GROUP BY kind;
 SELECT job_id, pending_events, pending_rebuild FROM sessionize.job_status ORDER BY job_id;
 -- nothing of 0.1.0 is left
 SELECT count(*) AS leftovers FROM pg_namespace WHERE nspname = 'sessionize_update_0_1_0';
@@ -202,6 +207,9 @@ SELECT count(*) AS verify_differences FROM sessionize.verify(:pev_job);
 SELECT full_rebuild FROM sessionize.run_job(:alt_job);
 SELECT target_diff('alt_sessions', 'alt', interval '10 minutes') AS differences;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:alt_job);
+SELECT full_rebuild FROM sessionize.run_job(:gone_job);
+SELECT target_diff('alt_sessions_20', 'alt', interval '20 minutes') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:gone_job);
 
 -- =====================================================================
 -- 4. New writes are captured, also those addressed to partitions
