@@ -29,9 +29,9 @@
 
 -- Names in this script's own statements resolve in pg_catalog first, and
 -- never in a temporary schema (the functions pin their own search_path).
+-- What it says about single jobs are WARNINGs: PostgreSQL shows nothing
+-- less from an extension script.
 SET LOCAL search_path = pg_catalog, pg_temp;
--- (What it says about single jobs are WARNINGs: PostgreSQL shows nothing
--- less from an extension script.)
 
 -- ---------------------------------------------------------------------------
 -- 1. Nothing in the way, nothing captured meanwhile
