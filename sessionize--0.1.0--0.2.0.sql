@@ -424,6 +424,9 @@ BEGIN
         -- the parent are captured there, direct writes to it are not
         RETURN;
     END IF;
+    -- recorded first, so that the DDL event trigger, which our own ALTER
+    -- TABLE below fires, finds the relation captured already
+    INSERT INTO sessionize.job_relations (job_id, rel) VALUES (p_job_id, p_rel) ON CONFLICT DO NOTHING;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_rel AND tgname = base || '_insert') THEN
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS sessionize_new_rows '
                        'FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(%s)', base || '_insert', p_rel, arg);
@@ -446,7 +449,6 @@ BEGIN
                            p_rel, base || '_insert_row', base || '_update_row', base || '_delete_row');
         END IF;
     END IF;
-    INSERT INTO sessionize.job_relations (job_id, rel) VALUES (p_job_id, p_rel) ON CONFLICT DO NOTHING;
 END
 $fn$;
 COMMENT ON FUNCTION sessionize._capture_relation(bigint, regclass) IS
