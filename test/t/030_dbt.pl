@@ -43,7 +43,9 @@ my $role = $node->safe_psql($db, 'SELECT current_user');
 
 # a copy of the package and its integration project, and a profile that
 # points at the cluster's unix socket
-my $work = PostgreSQL::Test::Utils::tempdir('dbt');
+# (absolute: tempdir() is relative where TESTDIR is, as with PostgreSQL 16's
+# PGXS, and dbt runs in the project's directory)
+my $work = abs_path(PostgreSQL::Test::Utils::tempdir('dbt'));
 system('cp', '-a', "$top/dbt", "$work/dbt") == 0 or die "cannot copy $top/dbt";
 system('rm', '-rf', map { "$work/dbt/integration_tests/$_" } qw(target dbt_packages logs package-lock.yml));
 my $project = "$work/dbt/integration_tests";
