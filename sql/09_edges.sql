@@ -51,6 +51,29 @@ SELECT ts, sessionize.session_id(ts, interval '10 minutes', interval '12 minutes
 FROM unnest(ARRAY[timestamptz '2026-01-01 00:00', '2026-01-01 00:06', '2026-01-01 00:12:00.000001']) ts
 ORDER BY ts;
 
+-- An infinity joins only itself, also under a gap so large that a session's
+-- end saturates: -infinity + gap is after 4000 BC, 2026 + gap is past
+-- +infinity.  The same rule for timestamp and in sessions().
+SELECT ts, sessionize.session_id(ts, interval '106000000 days') OVER (ORDER BY ts) AS session_id,
+       sessionize.session_start(ts, interval '106000000 days') OVER (ORDER BY ts) AS session_start,
+       sessionize.session_id(ts::timestamp, interval '106000000 days') OVER (ORDER BY ts::timestamp) AS id_timestamp
+FROM unnest(ARRAY[timestamptz '-infinity', '4000-01-01 BC', '2026-01-01', 'infinity']) ts
+ORDER BY ts;
+SELECT s.session_start, s.last_event_at, s.event_count
+FROM unnest((SELECT sessionize.sessions(ts, interval '106000000 days')
+             FROM unnest(ARRAY[timestamptz 'infinity', '2026-01-01', '-infinity', '4000-01-01 BC']) ts)) s;
+
+-- The window must be ordered by the time argument wherever the planner puts
+-- the two in the window's input: after GROUP BY the time comes first and
+-- the ORDER BY column second.  (Here k's order is the time order, so only
+-- the check can refuse.)
+CREATE TABLE e_order (ts timestamptz, k int);
+INSERT INTO e_order SELECT timestamptz '2026-01-01' + i * interval '1 minute', i FROM generate_series(1, 3) i;
+EXPLAIN (VERBOSE, COSTS OFF)
+SELECT sessionize.session_id(ts, interval '10 minutes') OVER (ORDER BY k) FROM e_order GROUP BY ts, k;
+SELECT sessionize.session_id(ts, interval '10 minutes') OVER (ORDER BY k) FROM e_order GROUP BY ts, k;
+DROP TABLE e_order;
+
 -- ---------------------------------------------------------------------------
 -- 2. capture.c: an UPDATE that gives a NULL time (or user) a value, or takes
 -- it away, is a change to log.  The target must equal the reference after
@@ -331,4 +354,22 @@ SELECT (SELECT count(*) FROM e_ref) AS sessions,
 
 DROP TABLE e_part, e_states, e_rows, e_big, e_ref, e_ref_one, e_ref_big,
            e_got, e_got_partial, e_got_one, e_got_merge, e_got_rows, e_got_big;
+-- ---------------------------------------------------------------------------
+-- 7. session_state.c: a session_end past the end of the timestamp range
+-- (294276 AD) is an error, SQLSTATE 22008, also when last + gap does not
+-- overflow 64 bits; just inside the range it is a value.
+-- ---------------------------------------------------------------------------
+CREATE TABLE e_far (u int, ts timestamptz);
+INSERT INTO e_far VALUES (1, '294276-01-01');
+\set VERBOSITY sqlstate
+SELECT sessionize.sessions(ts, interval '1000 days') FROM e_far;
+SELECT * FROM sessionize.sessionize('e_far', 'u', 'ts', interval '1000 days')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+\set VERBOSITY default
+SELECT sessionize.sessions(ts, interval '1000 days') FROM e_far;
+SELECT (sessionize.sessions(ts, interval '100 days'))[1].session_end FROM e_far;
+SELECT session_end FROM sessionize.sessionize('e_far', 'u', 'ts', interval '100 days')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+DROP TABLE e_far;
+
 DROP FUNCTION e_reference(text, interval), e_count_diff(text, text);
