@@ -356,19 +356,23 @@ DROP TABLE e_part, e_states, e_rows, e_big, e_ref, e_ref_one, e_ref_big,
            e_got, e_got_partial, e_got_one, e_got_merge, e_got_rows, e_got_big;
 -- ---------------------------------------------------------------------------
 -- 7. session_state.c: a session_end past the end of the timestamp range
--- (294276 AD) is an error, SQLSTATE 22008, also when last + gap does not
--- overflow 64 bits; just inside the range it is a value.
+-- (294277-01-01 exclusive, 8 days before 64 bits overflow) is an error,
+-- SQLSTATE 22008, whether or not last + gap overflows 64 bits; just inside
+-- the range it is a value.
 -- ---------------------------------------------------------------------------
 CREATE TABLE e_far (u int, ts timestamptz);
-INSERT INTO e_far VALUES (1, '294276-01-01');
+INSERT INTO e_far VALUES (1, '294276-12-25');
 \set VERBOSITY sqlstate
+-- past the range, without and with 64-bit overflow
+SELECT sessionize.sessions(ts, interval '10 days') FROM e_far;
 SELECT sessionize.sessions(ts, interval '1000 days') FROM e_far;
-SELECT * FROM sessionize.sessionize('e_far', 'u', 'ts', interval '1000 days')
+SELECT * FROM sessionize.sessionize('e_far', 'u', 'ts', interval '10 days')
     AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 \set VERBOSITY default
-SELECT sessionize.sessions(ts, interval '1000 days') FROM e_far;
-SELECT (sessionize.sessions(ts, interval '100 days'))[1].session_end FROM e_far;
-SELECT session_end FROM sessionize.sessionize('e_far', 'u', 'ts', interval '100 days')
+SELECT sessionize.sessions(ts, interval '10 days') FROM e_far;
+-- inside the range
+SELECT (sessionize.sessions(ts, interval '5 days'))[1].session_end FROM e_far;
+SELECT session_end FROM sessionize.sessionize('e_far', 'u', 'ts', interval '5 days')
     AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 DROP TABLE e_far;
 
