@@ -101,7 +101,8 @@ SELECT e_count_diff(
     'SELECT * FROM e_reference(''SELECT user_id AS u, ts FROM e_clicks'', ''10 minutes'')',
     'SELECT user_id::text, session_start, last_event_at, event_count FROM e_clicks_sessions') AS differences;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:cjob);
--- and in one statement, several rows at once, for a user that had none
+-- then a user with no event gets one, and one statement gives one row a
+-- time and takes another's away
 UPDATE e_clicks SET ts = '2026-01-01 01:00' WHERE tag = 'f';
 UPDATE e_clicks SET ts = CASE WHEN ts IS NULL THEN timestamptz '2026-01-01 02:00' END WHERE tag IN ('c', 'a');
 SELECT events_inserted, events_deleted FROM sessionize.run_job(:cjob);
@@ -326,6 +327,21 @@ SELECT user_id::text, s.session_start, s.last_event_at, s.event_count
 FROM (SELECT user_id, sessionize.merge_sessions(session_start, last_event_at, event_count,
                                                 interval '5 minutes') ss
       FROM e_rows GROUP BY user_id) g, unnest(g.ss) s;
+-- a partial state from outside may have plain times (flags 0: no
+-- infinities); merged by parallel workers, its states keep that flag
+CREATE TABLE e_plain (k int, p bytea) PARTITION BY LIST (k);
+CREATE TABLE e_plain_1 PARTITION OF e_plain FOR VALUES IN (1);
+CREATE TABLE e_plain_2 PARTITION OF e_plain FOR VALUES IN (2);
+-- (each state 5000 times over, so that the planner splits the work)
+INSERT INTO e_plain
+SELECT k, CASE k WHEN 1 THEN '\x0100000000000000000a00000001000000000000000100000000000000010000000000000001'::bytea
+                 ELSE '\x0100000000000000000a00000001000000000000001e000000000000001e0000000000000001'::bytea END
+FROM generate_series(1, 2) k, generate_series(1, 5000);
+ANALYZE e_plain;
+EXPLAIN (COSTS OFF)
+SELECT sessionize.sessions_merge(p) FROM e_plain;
+SELECT to_json(s) FROM (SELECT sessionize.sessions_merge(p) ss FROM e_plain) g, unnest(g.ss) s;
+DROP TABLE e_plain;
 RESET enable_partitionwise_aggregate;
 SET parallel_leader_participation = off;
 EXPLAIN (COSTS OFF)
@@ -351,6 +367,55 @@ SELECT (SELECT count(*) FROM e_ref) AS sessions,
        e_count_diff('TABLE e_ref', 'TABLE e_got_rows') AS d_merge_sessions,
        (SELECT count(*) FROM e_ref_big) AS sessions_big,
        e_count_diff('TABLE e_ref_big', 'TABLE e_got_big') AS d_parallel;
+
+-- Partial states made in order, without workers (partitionwise only), one
+-- of them from an empty partition, last.
+CREATE TABLE e_part_4 PARTITION OF e_part FOR VALUES FROM ('2026-01-02') TO ('2026-01-03');
+ANALYZE e_part;
+SET enable_partitionwise_aggregate = on;
+SET max_parallel_workers_per_gather = 0;
+EXPLAIN (COSTS OFF)
+SELECT sessionize.sessions(ts, interval '5 minutes') FROM e_part;
+SELECT e_count_diff('TABLE e_ref_one',
+                    'SELECT s.session_start, s.last_event_at, s.event_count
+                     FROM unnest((SELECT sessionize.sessions(ts, interval ''5 minutes'') FROM e_part)) s')
+       AS d_one_group_empty_partition;
+-- partial states of one group with different gaps do not combine: here the
+-- gap depends on the partition
+SELECT user_id, sessionize.sessions(ts, CASE WHEN ts < '2026-01-01 08:00' THEN interval '5 minutes'
+                                             ELSE interval '10 minutes' END)
+FROM e_part GROUP BY user_id;
+RESET max_parallel_workers_per_gather;
+RESET enable_partitionwise_aggregate;
+
+-- merge_sessions() rejects a summary that cannot be a session: one event
+-- spread over time, none, or a start after the last event (SQLSTATE 22023)
+\set VERBOSITY sqlstate
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (timestamptz '2026-01-01 00:00', timestamptz '2026-01-01 00:05', 1::bigint)) v(s, l, n);
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (timestamptz '2026-01-01 00:00', timestamptz '2026-01-01 00:00', 0::bigint)) v(s, l, n);
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (timestamptz '2026-01-01 00:05', timestamptz '2026-01-01 00:00', 2::bigint)) v(s, l, n);
+\set VERBOSITY default
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (timestamptz '2026-01-01 00:00', timestamptz '2026-01-01 00:05', 1::bigint)) v(s, l, n);
+-- a partial state shorter than its 14-byte header is rejected as such, also
+-- when it is long enough to hold the first fields (SQLSTATE 22P03)
+SELECT sessionize.sessions_merge('\x010000000000000000'::bytea);
+SELECT sessionize.sessions_merge('\x0100000000000000000000000a'::bytea);
+\set VERBOSITY sqlstate
+SELECT sessionize.sessions_merge('\x0100000000000000000000000a'::bytea);
+\set VERBOSITY default
+-- versions other than 1 are unknown, below it too
+SELECT sessionize.sessions_merge('\x0001000000000000000a00000000'::bytea);
+-- the smallest valid summaries pass: one event, or two spread over time;
+-- a summary with a NULL start, last event or count is no session
+SELECT s.* FROM unnest((SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+    FROM (VALUES (timestamptz '2026-01-01 00:00', timestamptz '2026-01-01 00:00', 1::bigint),
+                 ('2026-01-01 00:10', '2026-01-01 00:20', 2),
+                 (NULL, '2026-01-01 00:40', 1), ('2026-01-01 00:40', NULL, 1),
+                 ('2026-01-01 00:40', '2026-01-01 00:40', NULL)) v(s, l, n))) s;
 
 DROP TABLE e_part, e_states, e_rows, e_big, e_ref, e_ref_one, e_ref_big,
            e_got, e_got_partial, e_got_one, e_got_merge, e_got_rows, e_got_big;
