@@ -150,9 +150,10 @@ def run(cmd, timeout=None, log=None):
             status = p.wait(timeout=timeout)
             return status, time.monotonic() - start, False
         except subprocess.TimeoutExpired:
+            # the servers first, so that they shut down cleanly, then the rest
+            stop_servers()
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-            stop_servers()
             return -1, time.monotonic() - start, True
 
 
