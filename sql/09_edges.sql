@@ -409,6 +409,11 @@ SELECT sessionize.sessions_merge('\x0100000000000000000000000a'::bytea);
 \set VERBOSITY default
 -- versions other than 1 are unknown, below it too
 SELECT sessionize.sessions_merge('\x0001000000000000000a00000000'::bytea);
+-- states with plain times and with infinities do not merge, in either order
+SELECT sessionize.sessions_merge(p ORDER BY o) FROM (VALUES
+    (1, '\x0100000000000000000a00000000'::bytea), (2, '\x0101000000000000000a00000000'::bytea)) v(o, p);
+SELECT sessionize.sessions_merge(p ORDER BY o) FROM (VALUES
+    (1, '\x0101000000000000000a00000000'::bytea), (2, '\x0100000000000000000a00000000'::bytea)) v(o, p);
 -- the smallest valid summaries pass: one event, or two spread over time;
 -- a summary with a NULL start, last event or count is no session
 SELECT s.* FROM unnest((SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
