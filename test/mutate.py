@@ -178,8 +178,10 @@ def norm(line):
 
 
 # ---------------------------------------------------------------------------
-# Equivalent mutants: "FILE: BEFORE ==> AFTER ## REASON", the mutated line's
-# text before and after (whitespace runs count as one space).
+# Equivalent mutants: "FILE WHERE: BEFORE ==> AFTER ## REASON".  WHERE is the
+# function the mutated line is in ("-" outside functions), with "#K" when
+# the same line occurs more than once in it (the K-th); BEFORE and AFTER are
+# the line's text (whitespace runs count as one space).
 # ---------------------------------------------------------------------------
 def read_equivalents():
     equivalent = {}
@@ -190,11 +192,43 @@ def read_equivalents():
             line = line.rstrip("\n")
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
-            m = re.match(r"^(\S+): (.*) ==> (.*) ## (.+)$", line)
+            m = re.match(r"^(\S+) (\S+): (.*) ==> (.*) ## (.+)$", line)
             if not m:
-                die("%s line %d: expected 'FILE: BEFORE ==> AFTER ## REASON'" % (EQUIVALENT_FILE, n))
-            equivalent[(m.group(1), norm(m.group(2)), norm(m.group(3)))] = m.group(4).strip()
+                die("%s line %d: expected 'FILE WHERE: BEFORE ==> AFTER ## REASON'" % (EQUIVALENT_FILE, n))
+            equivalent[(m.group(1), m.group(2), norm(m.group(3)), norm(m.group(4)))] = m.group(5).strip()
     return equivalent
+
+
+def locate_lines(lines):
+    """For each line of a C file, WHERE it is: the enclosing function (PostgreSQL
+    style puts the function name at column 0, the body's braces too), "-" at
+    file level, with "#K" for the K-th of several equal lines there."""
+    func = "-"
+    candidate = None
+    where = []
+    for line in lines:
+        if func == "-":
+            m = re.match(r"^([A-Za-z_]\w*)\(", line)
+            if m:
+                candidate = m.group(1)
+            if line.startswith("{"):
+                func = candidate or "-"
+            elif line.rstrip().endswith(";"):
+                candidate = None	# a declaration, not a definition
+        where.append(func)
+        if line.startswith("}"):
+            func = "-"
+            candidate = None
+    total = {}
+    for f, line in zip(where, lines):
+        total[(f, norm(line))] = total.get((f, norm(line)), 0) + 1
+    seen = {}
+    result = []
+    for f, line in zip(where, lines):
+        key = (f, norm(line))
+        seen[key] = seen.get(key, 0) + 1
+        result.append(f if total[key] == 1 else "%s#%d" % (f, seen[key]))
+    return result
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +322,7 @@ def build_and_install(log):
 
 
 def generate(relpath, gendir):
-    """Every mutant of relpath, as (before, after, lineno, text, diff) in
+    """Every mutant of relpath, as (where, before, after, lineno, text, diff) in
     universalmutator's order."""
     os.makedirs(gendir)
     base = os.path.basename(relpath)
@@ -302,6 +336,7 @@ def generate(relpath, gendir):
                        cwd=gendir, stdout=out, stderr=subprocess.STDOUT, check=True)
     with open(src) as f:
         original = f.read().split("\n")
+    where = locate_lines(original)
     stem, ext = os.path.splitext(base)
     pat = re.compile(re.escape(stem) + r"\.mutant\.(\d+)" + re.escape(ext) + "$")
     found = sorted((int(m.group(1)), f) for f in os.listdir(mdir) for m in [pat.match(f)] if m)
@@ -320,7 +355,7 @@ def generate(relpath, gendir):
         i = changed[0]
         diff = "--- %s\n+++ %s (mutant)\n@@ line %d @@\n-%s\n+%s" % (
             relpath, relpath, i + 1, original[i], lines[i])
-        mutants.append((norm(original[i]), norm(lines[i]), i + 1, text, diff))
+        mutants.append((where[i], norm(original[i]), norm(lines[i]), i + 1, text, diff))
     return mutants
 
 
@@ -390,8 +425,8 @@ def main(files):
         for k in order:
             if tested >= sample:
                 break
-            before, after, lineno, text, diff = mutants[k]
-            if (relpath, before, after) in equivalents:
+            where, before, after, lineno, text, diff = mutants[k]
+            if (relpath, where, before, after) in equivalents:
                 skipped["listed equivalent"] += 1
                 continue
             with open(src_path, "w") as fh:
@@ -420,10 +455,14 @@ def main(files):
                     if status != 0:
                         verdict = "KILLED (%s, %.1f s)" % (title, secs)
                         break
-                say("[%d/%d] line %d: %s ==> %s  %s" % (tested, sample, lineno, before, after, verdict))
+                say("[%d/%d] line %d in %s: %s ==> %s  %s" % (tested, sample, lineno, where, before,
+                                                             after, verdict))
                 if verdict == "SURVIVED":
                     survivors.append(diff)
                     say(diff)
+                    say("(if no behaviour can tell it from the original, list it in "
+                        "test/mutate-equivalent.txt as:\n %s %s: %s ==> %s ## <reason>)" % (
+                            relpath, where, before, after))
                 else:
                     killed += 1
             finally:
