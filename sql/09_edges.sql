@@ -242,7 +242,8 @@ DROP ROLE e_alice, e_bob;
 -- (partitionwise aggregation: each partition makes its own states, whatever
 -- the workers do), merged into the reference's sessions.  The results are
 -- made at top level with CREATE TABLE AS: a query run by a function that
--- is not parallel safe (like e_count_diff) gets no parallel plan.
+-- is not parallel safe (like e_count_diff) gets no parallel plan.  Then
+-- the checks on what sessions_merge() and merge_sessions() accept.
 -- ---------------------------------------------------------------------------
 CREATE TABLE e_part (user_id int, ts timestamptz) PARTITION BY RANGE (ts);
 CREATE TABLE e_part_1 PARTITION OF e_part FOR VALUES FROM ('2026-01-01 00:00') TO ('2026-01-01 08:00');
