@@ -416,20 +416,30 @@ SELECT sessionize.sessions_merge(p ORDER BY o) FROM (VALUES
 SELECT sessionize.sessions_merge(p ORDER BY o) FROM (VALUES
     (1, '\x0101000000000000000a00000000'::bytea), (2, '\x0100000000000000000a00000000'::bytea)) v(o, p);
 -- the smallest valid summaries pass: one event, or two spread over time;
--- a summary with a NULL start, last event or count is no session
+-- a row whose times are both NULL is no session (an outer join's missing
+-- row) and is skipped
 SELECT s.* FROM unnest((SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
     FROM (VALUES (timestamptz '2026-01-01 00:00', timestamptz '2026-01-01 00:00', 1::bigint),
                  ('2026-01-01 00:10', '2026-01-01 00:20', 2),
-                 (NULL, '2026-01-01 00:40', 1), ('2026-01-01 00:40', NULL, 1),
-                 ('2026-01-01 00:40', '2026-01-01 00:40', NULL)) v(s, l, n))) s;
+                 (NULL, NULL, 1), (NULL, NULL, NULL)) v(s, l, n))) s;
+-- any other NULL is an invalid summary (22023), never a session skipped
+\set VERBOSITY sqlstate
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (NULL::timestamptz, timestamptz '2026-01-01 00:40', 1::bigint)) v(s, l, n);
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (timestamptz '2026-01-01 00:40', NULL::timestamptz, 1::bigint)) v(s, l, n);
+SELECT sessionize.merge_sessions(s, l, n, interval '5 minutes')
+FROM (VALUES (timestamptz '2026-01-01 00:40', timestamptz '2026-01-01 00:40', NULL::bigint)) v(s, l, n);
+\set VERBOSITY default
 
 DROP TABLE e_part, e_states, e_rows, e_big, e_ref, e_ref_one, e_ref_big,
            e_got, e_got_partial, e_got_one, e_got_merge, e_got_rows, e_got_big;
 -- ---------------------------------------------------------------------------
 -- 7. session_state.c: a session_end past the end of the timestamp range
--- (294277-01-01 exclusive, 8 days before 64 bits overflow) is an error,
--- SQLSTATE 22008, whether or not last + gap overflows 64 bits; just inside
--- the range it is a value.
+-- (294277-01-01 exclusive, 8 days before 64 bits overflow) is infinity
+-- (README, Semantics rule 2: nothing a writer inserts may wedge a job),
+-- whether or not last + gap overflows 64 bits; just inside the range it is
+-- the value.
 -- ---------------------------------------------------------------------------
 CREATE TABLE e_far (u int, ts timestamptz);
 INSERT INTO e_far VALUES (1, '294276-12-25');
@@ -440,7 +450,6 @@ SELECT sessionize.sessions(ts, interval '1000 days') FROM e_far;
 SELECT * FROM sessionize.sessionize('e_far', 'u', 'ts', interval '10 days')
     AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 \set VERBOSITY default
-SELECT sessionize.sessions(ts, interval '10 days') FROM e_far;
 -- inside the range
 SELECT (sessionize.sessions(ts, interval '5 days'))[1].session_end FROM e_far;
 SELECT session_end FROM sessionize.sessionize('e_far', 'u', 'ts', interval '5 days')
