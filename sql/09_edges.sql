@@ -69,10 +69,21 @@ FROM unnest((SELECT sessionize.sessions(ts, interval '106000000 days')
 -- the check can refuse.)
 CREATE TABLE e_order (ts timestamptz, k int);
 INSERT INTO e_order SELECT timestamptz '2026-01-01' + i * interval '1 minute', i FROM generate_series(1, 3) i;
-EXPLAIN (VERBOSE, COSTS OFF)
-SELECT sessionize.session_id(ts, interval '10 minutes') OVER (ORDER BY k) FROM e_order GROUP BY ts, k;
+-- (the plan's keys only: the rest of EXPLAIN's text differs between versions)
+CREATE FUNCTION e_plan_keys(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    l text;
+BEGIN
+    FOR l IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+        IF l ~ '(Sort|Group) Key' THEN
+            RETURN NEXT btrim(l);
+        END IF;
+    END LOOP;
+END $$;
+SELECT * FROM e_plan_keys('SELECT sessionize.session_id(ts, interval ''10 minutes'') OVER (ORDER BY k) FROM e_order GROUP BY ts, k');
 SELECT sessionize.session_id(ts, interval '10 minutes') OVER (ORDER BY k) FROM e_order GROUP BY ts, k;
 DROP TABLE e_order;
+DROP FUNCTION e_plan_keys(text);
 
 -- ---------------------------------------------------------------------------
 -- 2. capture.c: an UPDATE that gives a NULL time (or user) a value, or takes
