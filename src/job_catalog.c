@@ -107,51 +107,48 @@ sessionize_catalog_check_version(void)
 }
 
 /*
- * Check that "caller" may run or change the job and lock it: its job_state
- * row, FOR UPDATE, waiting for a run in progress (sessionize._lock_job(),
- * which raises the errors: no such job, not a member of its owner).
- * Returns the job's source.
+ * Run one of the statements below, which check that "caller" may use the
+ * job (raising the errors themselves) and return its source; "what" names
+ * the action in the error of a statement that returns nothing.
  */
-static const char *const lock_job_sql =
-"SELECT (sessionize._lock_job($1, $2)).source";
-
-Oid
-sessionize_catalog_lock_job(int64 job_id, Oid caller)
+static Oid
+job_source_checked(const char *sql, int64 job_id, Oid caller, const char *what)
 {
 	Oid			types[2] = {REGROLEOID, INT8OID};
 	Datum		values[2] = {ObjectIdGetDatum(caller), Int64GetDatum(job_id)};
 	bool		isnull;
 	Datum		source;
 
-	if (catalog_execute(lock_job_sql, 2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+	if (catalog_execute(sql, 2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
-		elog(ERROR, "could not lock job " INT64_FORMAT, job_id);
+		elog(ERROR, "could not %s job " INT64_FORMAT, what, job_id);
 	source = column(0, 1, &isnull);
 	Assert(!isnull);
 	return DatumGetObjectId(source);
 }
 
 /*
+ * Check that "caller" may run or change the job and lock it: its job_state
+ * row, FOR UPDATE, waiting for a run in progress (sessionize._lock_job(),
+ * which raises the errors: no such job, not a member of its owner).
+ * Returns the job's source.
+ */
+Oid
+sessionize_catalog_lock_job(int64 job_id, Oid caller)
+{
+	return job_source_checked("SELECT (sessionize._lock_job($1, $2)).source",
+							  job_id, caller, "lock");
+}
+
+/*
  * Check that "caller" may use the job (sessionize._check_job_caller(), which
  * raises the errors), without locking it.  Returns the job's source.
  */
-static const char *const check_caller_sql =
-"SELECT (sessionize._check_job_caller($1, $2)).source";
-
 Oid
 sessionize_catalog_check_caller(int64 job_id, Oid caller)
 {
-	Oid			types[2] = {REGROLEOID, INT8OID};
-	Datum		values[2] = {ObjectIdGetDatum(caller), Int64GetDatum(job_id)};
-	bool		isnull;
-	Datum		source;
-
-	if (catalog_execute(check_caller_sql, 2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "could not check job " INT64_FORMAT, job_id);
-	source = column(0, 1, &isnull);
-	Assert(!isnull);
-	return DatumGetObjectId(source);
+	return job_source_checked("SELECT (sessionize._check_job_caller($1, $2)).source",
+							  job_id, caller, "check");
 }
 
 /*
