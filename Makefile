@@ -31,7 +31,13 @@ OBJS = \
 	src/launcher.o \
 	src/scheduler.o
 
-DATA = $(wildcard sessionize--*.sql)
+# The install script of the version being made is built from its parts in
+# src/sql/ (the window forms' 24 aggregates are generated); the scripts of
+# released versions and the update scripts are kept as they are.
+INSTALL_SQL = sessionize--$(EXTVERSION).sql
+INSTALL_SQL_PARTS = src/sql/schema.sql src/sql/window_forms.sh src/sql/sessions.sql src/sql/jobs.sql
+DATA = $(filter-out $(INSTALL_SQL),$(wildcard sessionize--*.sql))
+DATA_built = $(INSTALL_SQL)
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --temp-instance=./tmp_check_regress --temp-config=$(srcdir)/sessionize.conf
@@ -68,6 +74,10 @@ installcheck-isolation:
 installcheck-tap:
 	$(prove_installcheck)
 endif
+
+$(INSTALL_SQL): $(INSTALL_SQL_PARTS)
+	{ cat src/sql/schema.sql && bash src/sql/window_forms.sh && cat src/sql/sessions.sql src/sql/jobs.sql; } >$@.tmp
+	mv $@.tmp $@
 
 .PHONY: test demo
 test:
