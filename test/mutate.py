@@ -288,10 +288,10 @@ def stage_command(stage):
     kind, spec = stage
     if kind == "regress":
         tests = regress_tests(spec)
-        return ["make", "-s", "installcheck-regress", "REGRESS=" + " ".join(tests)], \
+        return ["make", "-s", "check-regress", "REGRESS=" + " ".join(tests)], \
             "regress " + " ".join(tests[1:])
     if kind == "isolation":
-        return ["make", "-s", "installcheck-isolation"], "isolation"
+        return ["make", "-s", "check-isolation"], "isolation"
     return ["make", "-s", "installcheck-tap"], "TAP"
 
 
