@@ -59,12 +59,12 @@ CREATE EXTENSION sessionize;
 -- A pre-existing schema named sessionize (here created by another role) is
 -- never adopted: CREATE EXTENSION fails instead.
 DROP EXTENSION sessionize;
-CREATE ROLE sessionize_squatter;
-CREATE SCHEMA sessionize AUTHORIZATION sessionize_squatter;
+CREATE ROLE regress_sessionize_squatter;
+CREATE SCHEMA sessionize AUTHORIZATION regress_sessionize_squatter;
 \set VERBOSITY terse
 CREATE EXTENSION sessionize;
 \set VERBOSITY default
 DROP SCHEMA sessionize;
-DROP ROLE sessionize_squatter;
+DROP ROLE regress_sessionize_squatter;
 CREATE EXTENSION sessionize;
 SELECT extversion FROM pg_extension WHERE extname = 'sessionize';

@@ -104,38 +104,38 @@ SELECT count(*) AS still_there FROM s_events;
 
 -- Privileges: the caller needs SELECT on the table or on both columns, and
 -- row-level security applies.
-CREATE ROLE s_reader;
-GRANT USAGE ON SCHEMA public TO s_reader;
-SET ROLE s_reader;
+CREATE ROLE regress_s_reader;
+GRANT USAGE ON SCHEMA public TO regress_s_reader;
+SET ROLE regress_s_reader;
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 RESET ROLE;
-GRANT SELECT (user_id) ON s_events TO s_reader;
-SET ROLE s_reader;
+GRANT SELECT (user_id) ON s_events TO regress_s_reader;
+SET ROLE regress_s_reader;
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 RESET ROLE;
-GRANT SELECT (ts) ON s_events TO s_reader;
-SET ROLE s_reader;
+GRANT SELECT (ts) ON s_events TO regress_s_reader;
+SET ROLE regress_s_reader;
 SELECT count(*) AS column_privileges_suffice FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 -- a view the reader may not read
 SELECT count(*) FROM sessionize.sessionize('s_view', 'user_id', 'ts', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 RESET ROLE;
-GRANT SELECT ON s_events TO s_reader;
+GRANT SELECT ON s_events TO regress_s_reader;
 ALTER TABLE s_events ENABLE ROW LEVEL SECURITY;
-CREATE POLICY s_only_user_1 ON s_events FOR SELECT TO s_reader USING (user_id = 1);
-SET ROLE s_reader;
+CREATE POLICY s_only_user_1 ON s_events FOR SELECT TO regress_s_reader USING (user_id = 1);
+SET ROLE regress_s_reader;
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
 ORDER BY session_start;
 RESET ROLE;
 ALTER TABLE s_events DISABLE ROW LEVEL SECURITY;
 DROP POLICY s_only_user_1 ON s_events;
-REVOKE ALL ON s_events FROM s_reader;
-REVOKE USAGE ON SCHEMA public FROM s_reader;
-DROP ROLE s_reader;
+REVOKE ALL ON s_events FROM regress_s_reader;
+REVOKE USAGE ON SCHEMA public FROM regress_s_reader;
+DROP ROLE regress_s_reader;
 
 -- Errors.
 \set VERBOSITY sqlstate

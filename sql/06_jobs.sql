@@ -195,10 +195,10 @@ SELECT sessionize.create_job('clicks', 'user_id', 'page', interval '10 minutes')
 SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes', target => 'wrong_shape');
 
 -- Privileges.
-CREATE ROLE job_mallory;
-CREATE ROLE job_alice;
-GRANT USAGE ON SCHEMA public TO job_mallory, job_alice;
-SET ROLE job_mallory;
+CREATE ROLE regress_job_mallory;
+CREATE ROLE regress_job_alice;
+GRANT USAGE ON SCHEMA public TO regress_job_mallory, regress_job_alice;
+SET ROLE regress_job_mallory;
 \set VERBOSITY sqlstate
 -- no SELECT on the source
 SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes', target => 'm_sessions');
@@ -210,24 +210,24 @@ SELECT sessionize.alter_job(:job, active => false);
 DELETE FROM sessionize.jobs;
 UPDATE sessionize.job_state SET watermark = NULL;
 -- internal functions are not callable
-SELECT sessionize._drop_job('job_mallory', :job, true);
+SELECT sessionize._drop_job('regress_job_mallory', :job, true);
 \set VERBOSITY default
 RESET ROLE;
 -- SELECT but no TRIGGER
-GRANT SELECT ON clicks TO job_alice;
-SET ROLE job_alice;
+GRANT SELECT ON clicks TO regress_job_alice;
+SET ROLE regress_job_alice;
 SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes', target => 'a_sessions');
 RESET ROLE;
 -- SELECT and TRIGGER, but no CREATE on the schema for the target
-GRANT TRIGGER ON clicks TO job_alice;
-SET ROLE job_alice;
+GRANT TRIGGER ON clicks TO regress_job_alice;
+SET ROLE regress_job_alice;
 SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes', target => 'a_sessions');
 -- someone else's existing table as target
 SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes', target => 'reused');
 RESET ROLE;
 -- with a schema of her own it works, and the job runs as alice
-CREATE SCHEMA alice AUTHORIZATION job_alice;
-SET ROLE job_alice;
+CREATE SCHEMA alice AUTHORIZATION regress_job_alice;
+SET ROLE regress_job_alice;
 SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes', target => 'alice.sessions') AS ajob \gset
 SELECT sessions_inserted > 0 AS ran FROM sessionize.run_job(:ajob);
 SELECT (SELECT relowner::regrole FROM pg_class WHERE oid = 'alice.sessions'::regclass) AS target_owner;
@@ -236,24 +236,24 @@ RESET ROLE;
 -- losing SELECT on the source makes her runs fail; nothing changes, and
 -- capture copies none of the rows written meanwhile into her log: it asks
 -- for a rebuild instead, which the first run with SELECT back does
-REVOKE SELECT ON clicks FROM job_alice;
+REVOKE SELECT ON clicks FROM regress_job_alice;
 INSERT INTO clicks VALUES (9, '2026-01-01', 'z');
-SET ROLE job_alice;
+SET ROLE regress_job_alice;
 \set VERBOSITY terse
 SELECT sessionize.run_job(:ajob);
 \set VERBOSITY default
 RESET ROLE;
-GRANT SELECT ON clicks TO job_alice;
+GRANT SELECT ON clicks TO regress_job_alice;
 SELECT format('SELECT count(*) AS rows_logged_for_alice FROM sessionize.%I WHERE kind <> ''t''', 'job_' || :ajob || '_log') \gexec
-SET ROLE job_alice;
+SET ROLE regress_job_alice;
 SELECT sessions_inserted, full_rebuild FROM sessionize.run_job(:ajob);
 SELECT count(*) AS differences FROM sessionize.verify(:ajob);
 SELECT sessionize.drop_job(:ajob, drop_target => true);
 RESET ROLE;
 DROP SCHEMA alice;
-REVOKE ALL ON clicks FROM job_alice;
-REVOKE USAGE ON SCHEMA public FROM job_mallory, job_alice;
-DROP ROLE job_mallory, job_alice;
+REVOKE ALL ON clicks FROM regress_job_alice;
+REVOKE USAGE ON SCHEMA public FROM regress_job_mallory, regress_job_alice;
+DROP ROLE regress_job_mallory, regress_job_alice;
 
 SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS jobs_left FROM sessionize.jobs;

@@ -6,23 +6,23 @@ SET timezone = 'UTC';
 -- job ids that do not depend on the suites before this one
 SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 800, false) IS NOT NULL AS ids_from_800;
 
-CREATE ROLE roles_owner LOGIN;
-CREATE ROLE roles_other LOGIN;
-CREATE ROLE roles_team NOLOGIN;
-CREATE ROLE roles_member LOGIN IN ROLE roles_team;
-CREATE SCHEMA roles_o AUTHORIZATION roles_owner;
-CREATE SCHEMA roles_t AUTHORIZATION roles_team;
-GRANT USAGE ON SCHEMA roles_o, roles_t TO roles_other;
+CREATE ROLE regress_roles_owner LOGIN;
+CREATE ROLE regress_roles_other LOGIN;
+CREATE ROLE regress_roles_team NOLOGIN;
+CREATE ROLE regress_roles_member LOGIN IN ROLE regress_roles_team;
+CREATE SCHEMA roles_o AUTHORIZATION regress_roles_owner;
+CREATE SCHEMA roles_t AUTHORIZATION regress_roles_team;
+GRANT USAGE ON SCHEMA roles_o, roles_t TO regress_roles_other;
 
-SET ROLE roles_owner;
+SET ROLE regress_roles_owner;
 CREATE TABLE roles_o.ev (u int, ts timestamptz);
 CREATE INDEX ON roles_o.ev (u, ts);
 INSERT INTO roles_o.ev VALUES (1, '2026-01-01 00:00'), (1, '2026-01-01 00:05'), (2, '2026-01-01 00:00');
 -- the other role may read the source (and, below, the target): what it may
 -- do to the job depends on the job's owner, not on that
-GRANT SELECT ON roles_o.ev TO roles_other;
+GRANT SELECT ON roles_o.ev TO regress_roles_other;
 RESET ROLE;
-SET ROLE roles_team;
+SET ROLE regress_roles_team;
 CREATE TABLE roles_t.ev (u int, ts timestamptz);
 CREATE INDEX ON roles_t.ev (u, ts);
 INSERT INTO roles_t.ev VALUES (7, '2026-01-01 00:00'), (7, '2026-01-01 01:00');
@@ -33,7 +33,7 @@ RESET ROLE;
 
 -- outcome(who, statement): runs statement as who ('owner', 'other',
 -- 'superuser', 'member', or 'member as team': the member's session after
--- SET ROLE roles_team) and returns 'ok' with the statement's one value,
+-- SET ROLE regress_roles_team) and returns 'ok' with the statement's one value,
 -- or the SQLSTATE of its error.  Role switches are undone on the way out.
 CREATE FUNCTION pg_temp.outcome(who text, stmt text) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -44,9 +44,9 @@ DECLARE
 BEGIN
     BEGIN
         PERFORM set_config('session_authorization',
-                           CASE who WHEN 'owner' THEN 'roles_owner' WHEN 'other' THEN 'roles_other'
-                                    WHEN 'superuser' THEN me ELSE 'roles_member' END, true);
-        PERFORM set_config('role', CASE who WHEN 'member as team' THEN 'roles_team' ELSE 'none' END, true);
+                           CASE who WHEN 'owner' THEN 'regress_roles_owner' WHEN 'other' THEN 'regress_roles_other'
+                                    WHEN 'superuser' THEN me ELSE 'regress_roles_member' END, true);
+        PERFORM set_config('role', CASE who WHEN 'member as team' THEN 'regress_roles_team' ELSE 'none' END, true);
         EXECUTE stmt INTO value;
         result := 'ok' || coalesce(': ' || nullif(value, ''), '');
     EXCEPTION WHEN OTHERS THEN
@@ -58,8 +58,8 @@ BEGIN
 END
 $$;
 
--- The jobs: A of roles_owner on its table; S of the superuser on the same
--- table; M of roles_member (as itself) and T of roles_team (the member
+-- The jobs: A of regress_roles_owner on its table; S of the superuser on the same
+-- table; M of regress_roles_member (as itself) and T of regress_roles_team (the member
 -- after SET ROLE) on the team's table.  The other role's attempt on the
 -- owner's table fails (no TRIGGER).
 SELECT 'create_job' AS function,
@@ -79,7 +79,7 @@ SELECT job_id AS a FROM sessionize.jobs WHERE target = 'roles_o.ev_sessions'::re
 SELECT job_id AS s FROM sessionize.jobs WHERE target = 'roles_o.s'::regclass \gset
 SELECT job_id AS m FROM sessionize.jobs WHERE target = 'roles_t.m'::regclass \gset
 SELECT job_id AS t FROM sessionize.jobs WHERE target = 'roles_t.t'::regclass \gset
-GRANT SELECT ON roles_o.ev_sessions TO roles_other;
+GRANT SELECT ON roles_o.ev_sessions TO regress_roles_other;
 
 -- Then, on job A for the owner, the other role and the superuser, and on
 -- the team's job T for the member: job_status is readable by all; run_job,
@@ -147,5 +147,5 @@ SELECT sessionize.drop_job(:s, drop_target => true);
 DROP TABLE roles_o.ev, roles_t.ev;
 DROP SCHEMA roles_o, roles_t;
 DROP FUNCTION pg_temp.outcome(text, text);
-DROP ROLE roles_owner, roles_other, roles_member, roles_team;
+DROP ROLE regress_roles_owner, regress_roles_other, regress_roles_member, regress_roles_team;
 SELECT count(*) AS jobs_left FROM sessionize.jobs;

@@ -217,19 +217,19 @@ DROP FUNCTION e_wm_check(bigint);
 -- who may: a target that now belongs to another role stays, and so does the
 -- job.
 -- ---------------------------------------------------------------------------
-CREATE ROLE e_alice;
-CREATE ROLE e_bob;
+CREATE ROLE regress_e_alice;
+CREATE ROLE regress_e_bob;
 CREATE SCHEMA e_shared;
-GRANT USAGE, CREATE ON SCHEMA e_shared TO e_alice, e_bob;
+GRANT USAGE, CREATE ON SCHEMA e_shared TO regress_e_alice, regress_e_bob;
 CREATE TABLE e_shared.src (u int, ts timestamptz);
 CREATE INDEX ON e_shared.src (u, ts);
-GRANT SELECT, TRIGGER ON e_shared.src TO e_alice;
-SET ROLE e_alice;
+GRANT SELECT, TRIGGER ON e_shared.src TO regress_e_alice;
+SET ROLE regress_e_alice;
 SELECT sessionize.create_job('e_shared.src', 'u', 'ts', interval '1 minute',
                              target => 'e_shared.alice_sessions') AS djob \gset
 RESET ROLE;
-ALTER TABLE e_shared.alice_sessions OWNER TO e_bob;
-SET ROLE e_alice;
+ALTER TABLE e_shared.alice_sessions OWNER TO regress_e_bob;
+SET ROLE regress_e_alice;
 \set VERBOSITY sqlstate
 SELECT sessionize.drop_job(:djob, drop_target => true);
 \set VERBOSITY terse
@@ -239,13 +239,13 @@ RESET ROLE;
 SELECT to_regclass('e_shared.alice_sessions') IS NOT NULL AS target_kept,
        (SELECT count(*) FROM sessionize.jobs WHERE job_id = :djob) AS job_kept;
 -- without drop_target, the job goes and the table stays
-SET ROLE e_alice;
+SET ROLE regress_e_alice;
 SELECT sessionize.drop_job(:djob);
 RESET ROLE;
 SELECT to_regclass('e_shared.alice_sessions') IS NOT NULL AS target_kept,
        (SELECT count(*) FROM sessionize.jobs WHERE job_id = :djob) AS job_kept;
 DROP SCHEMA e_shared CASCADE;
-DROP ROLE e_alice, e_bob;
+DROP ROLE regress_e_alice, regress_e_bob;
 
 -- ---------------------------------------------------------------------------
 -- 6. session_agg.c, the combine step: partial states of one group, made by

@@ -7,8 +7,8 @@ SET timezone = 'UTC';
 -- job ids that do not depend on the suites before this one
 SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 900, false) IS NOT NULL AS ids_from_900;
 
-CREATE ROLE hard_owner;
-CREATE SCHEMA hard AUTHORIZATION hard_owner;
+CREATE ROLE regress_hard_owner;
+CREATE SCHEMA hard AUTHORIZATION regress_hard_owner;
 
 -- ---------------------------------------------------------------------------
 -- verify() runs the job owner's code as the job owner (defect 2).  The owner
@@ -16,7 +16,7 @@ CREATE SCHEMA hard AUTHORIZATION hard_owner;
 -- superuser's verify() must run that cast as the owner, restricted, with
 -- the pinned search_path, never as the superuser.
 -- ---------------------------------------------------------------------------
-SET ROLE hard_owner;
+SET ROLE regress_hard_owner;
 CREATE TYPE hard.color AS ENUM ('red', 'green', 'blue');
 CREATE TABLE hard.cast_calls (who name, search_path text);
 CREATE FUNCTION hard.color_text(c hard.color) RETURNS text LANGUAGE plpgsql AS $$
@@ -265,20 +265,20 @@ DROP TABLE far;
 CREATE TABLE shared_ev (u int, ts timestamptz);
 CREATE INDEX ON shared_ev (u, ts);
 INSERT INTO shared_ev VALUES (1, '2026-01-01'), (1, '2026-01-01 00:20');
-GRANT SELECT, TRIGGER ON shared_ev TO hard_owner;
-SET ROLE hard_owner;
+GRANT SELECT, TRIGGER ON shared_ev TO regress_hard_owner;
+SET ROLE regress_hard_owner;
 SELECT sessionize.create_job('shared_ev', 'u', 'ts', interval '10 minutes', target => 'hard.s') AS tjob \gset
 SELECT sessions_inserted FROM sessionize.run_job(:tjob);
 RESET ROLE;
-REVOKE TRIGGER ON shared_ev FROM hard_owner;
-SET ROLE hard_owner;
+REVOKE TRIGGER ON shared_ev FROM regress_hard_owner;
+SET ROLE regress_hard_owner;
 SELECT sessionize.alter_job(:tjob, gap => interval '30 minutes');
 -- what does not touch the triggers still works
 SELECT sessionize.alter_job(:tjob, allowed_lateness => interval '5 minutes');
 SELECT gap, allowed_lateness FROM sessionize.job_status WHERE job_id = :tjob;
 RESET ROLE;
-GRANT TRIGGER ON shared_ev TO hard_owner;
-SET ROLE hard_owner;
+GRANT TRIGGER ON shared_ev TO regress_hard_owner;
+SET ROLE regress_hard_owner;
 SELECT sessionize.alter_job(:tjob, gap => interval '30 minutes');
 SELECT full_rebuild, sessions_inserted FROM sessionize.run_job(:tjob);
 SELECT count(*) AS verify_differences FROM sessionize.verify(:tjob);
@@ -325,5 +325,5 @@ DROP TABLE idx_ev, idx_ev_sessions_key;
 DROP SEQUENCE idx_ev_sessions_open;
 
 DROP SCHEMA hard;
-DROP ROLE hard_owner;
+DROP ROLE regress_hard_owner;
 SELECT count(*) AS jobs_left FROM sessionize.jobs;

@@ -39,21 +39,21 @@ SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes') AS job \gse
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT 'sessionize.job_' || :job || '_log' AS log \gset
 
-CREATE ROLE cap_mallory;
-CREATE SCHEMA mallory AUTHORIZATION cap_mallory;
-SET ROLE cap_mallory;
+CREATE ROLE regress_cap_mallory;
+CREATE SCHEMA mallory AUTHORIZATION regress_cap_mallory;
+SET ROLE regress_cap_mallory;
 CREATE TABLE mallory.mine (u int, ts timestamptz);
 CREATE TABLE mallory.tmine (u int, ts timestamptz);
 -- the injection of the hardening issue: a "log table" argument pasted into SQL
 \set VERBOSITY sqlstate
 CREATE TRIGGER evil AFTER INSERT ON mallory.mine REFERENCING NEW TABLE AS n
-FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture('1', 'x SELECT 1 WHERE false; ALTER ROLE cap_mallory SUPERUSER; INSERT INTO x', '1', '2', '600000000');
+FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture('1', 'x SELECT 1 WHERE false; ALTER ROLE regress_cap_mallory SUPERUSER; INSERT INTO x', '1', '2', '600000000');
 -- forging events into another role's job from a table of one's own
 CREATE TRIGGER forge AFTER INSERT ON mallory.tmine REFERENCING NEW TABLE AS n
 FOR EACH STATEMENT EXECUTE FUNCTION sessionize.capture(:'job');
 \set VERBOSITY default
 RESET ROLE;
-SELECT rolsuper FROM pg_roles WHERE rolname = 'cap_mallory';
+SELECT rolsuper FROM pg_roles WHERE rolname = 'regress_cap_mallory';
 
 -- Even a trigger a superuser attaches by mistake to an unrelated table logs
 -- nothing: capture checks that it fires on the job's source.
@@ -77,15 +77,15 @@ SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 -- 2. Row-level security that applies to the job owner: rows the owner
 --    may not see never reach its target or its log.
 -- =====================================================================
-CREATE ROLE cap_owner;
+CREATE ROLE regress_cap_owner;
 CREATE TABLE secret_ev (u int, ts timestamptz, hidden boolean DEFAULT false);
-GRANT SELECT, TRIGGER ON secret_ev TO cap_owner;
-GRANT CREATE ON SCHEMA public TO cap_owner;
+GRANT SELECT, TRIGGER ON secret_ev TO regress_cap_owner;
+GRANT CREATE ON SCHEMA public TO regress_cap_owner;
 ALTER TABLE secret_ev ENABLE ROW LEVEL SECURITY;
-CREATE POLICY visible ON secret_ev FOR SELECT TO cap_owner USING (NOT hidden);
+CREATE POLICY visible ON secret_ev FOR SELECT TO regress_cap_owner USING (NOT hidden);
 INSERT INTO secret_ev SELECT i % 3, timestamptz '2026-01-01' + i * interval '4 minutes', i % 4 = 0
 FROM generate_series(1, 40) i;
-SET ROLE cap_owner;
+SET ROLE regress_cap_owner;
 SELECT sessionize.create_job('secret_ev', 'u', 'ts', interval '10 minutes', target => 'secret_sessions') AS sjob \gset
 SELECT full_rebuild FROM sessionize.run_job(:sjob);
 SELECT 'sessionize.job_' || :sjob || '_log' AS slog \gset
@@ -93,7 +93,7 @@ RESET ROLE;
 -- the table's owner (not subject to the policy) writes hidden and visible rows
 INSERT INTO secret_ev VALUES (7, '2026-01-02', true), (8, '2026-01-02', false), (0, '2026-01-01 00:06', true);
 SELECT kind, u IS NULL AS no_user_values FROM :slog;
-SET ROLE cap_owner;
+SET ROLE regress_cap_owner;
 -- the job owner reads and consumes its log, but only capture writes it
 \set VERBOSITY sqlstate
 INSERT INTO :slog (kind, u, lo, hi, n, late) VALUES ('i', '{7}', '{2026-01-03}', '{2026-01-03}', '{1}', '{0}');
@@ -235,5 +235,5 @@ SELECT sessionize.drop_job(:job, drop_target => true);
 SELECT count(*) AS triggers_left FROM pg_trigger WHERE tgfoid = 'sessionize.capture()'::regprocedure;
 DROP TABLE ev;
 DROP SCHEMA mallory CASCADE;
-REVOKE CREATE ON SCHEMA public FROM cap_owner;
-DROP ROLE cap_mallory, cap_owner;
+REVOKE CREATE ON SCHEMA public FROM regress_cap_owner;
+DROP ROLE regress_cap_mallory, regress_cap_owner;

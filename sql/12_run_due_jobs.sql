@@ -3,10 +3,10 @@
 -- passage of time is simulated by moving next_start back.
 SET timezone = 'UTC';
 
-CREATE ROLE due_alice NOLOGIN;
-CREATE ROLE due_mallory NOLOGIN;
-CREATE SCHEMA due AUTHORIZATION due_alice;
-SET ROLE due_alice;
+CREATE ROLE regress_due_alice NOLOGIN;
+CREATE ROLE regress_due_mallory NOLOGIN;
+CREATE SCHEMA due AUTHORIZATION regress_due_alice;
+SET ROLE regress_due_alice;
 CREATE TABLE due.ev (u int, ts timestamptz);
 CREATE INDEX ON due.ev (u, ts);
 INSERT INTO due.ev SELECT i % 7, timestamptz '2026-01-01' + (i * 13 % 500) * interval '1 minute'
@@ -54,11 +54,11 @@ SELECT pending_events = 3 + :deleted AS pending_events_ok, pending_rebuild,
        processing_lag > interval '0' AS waiting, event_time_lag = now() - watermark AS event_time_lag_ok
 FROM sessionize.job_status WHERE job_id = :job;
 -- anyone may read the status (counts, no row data)
-SET ROLE due_mallory;
+SET ROLE regress_due_mallory;
 SELECT pending_events > 0 AS mallory_sees_pending FROM sessionize.job_status WHERE job_id = :job;
 RESET ROLE;
-SELECT has_table_privilege('due_mallory', format('sessionize.job_%s_log', :job), 'SELECT') AS mallory_reads_log,
-       has_table_privilege('due_alice', format('sessionize.job_%s_log', :job), 'SELECT') AS owner_reads_log;
+SELECT has_table_privilege('regress_due_mallory', format('sessionize.job_%s_log', :job), 'SELECT') AS mallory_reads_log,
+       has_table_privilege('regress_due_alice', format('sessionize.job_%s_log', :job), 'SELECT') AS owner_reads_log;
 
 -- Due (an hour passed), with changes: it runs; the other job, due too but
 -- with nothing to do, costs a look and does not run.
@@ -73,17 +73,17 @@ FROM sessionize.job_status ORDER BY job_id;
 -- A caller runs only jobs whose owner it is a member of.
 UPDATE sessionize.job_state SET next_start = now() - interval '1 second';
 INSERT INTO due.ev VALUES (2, '2026-01-02');
-SET ROLE due_mallory;
+SET ROLE regress_due_mallory;
 SELECT count(*) AS mallory_runs FROM sessionize.run_due_jobs();
 RESET ROLE;
 SELECT pending_events AS still_pending FROM sessionize.job_status WHERE job_id = :job;
-SET ROLE due_alice;
+SET ROLE regress_due_alice;
 SELECT job_id = :job AS first_job, status, events_inserted FROM sessionize.run_due_jobs();
 RESET ROLE;
 
 -- A failing job is recorded, waits with backoff, and does not stop the others.
 SELECT sessionize.alter_job(:job2, schedule_interval => interval '1 minute');
-REVOKE SELECT ON due.ev2 FROM due_alice;
+REVOKE SELECT ON due.ev2 FROM regress_due_alice;
 INSERT INTO due.ev2 VALUES (2, '2026-01-01 00:03');
 INSERT INTO due.ev VALUES (4, '2026-01-03');
 UPDATE sessionize.job_state SET next_start = now() - interval '1 second';
@@ -116,7 +116,7 @@ FROM sessionize.job_status WHERE job_id = :job2;
 UPDATE sessionize.job_state SET consecutive_failures = 3 WHERE job_id = :job2;
 SELECT sessionize.alter_job(:job2, schedule_interval => interval '1 minute');
 -- repaired, the next run succeeds and clears the error
-GRANT SELECT ON due.ev2 TO due_alice;
+GRANT SELECT ON due.ev2 TO regress_due_alice;
 UPDATE sessionize.job_state SET next_start = now() - interval '1 second' WHERE job_id = :job2;
 SET client_min_messages = warning;
 SELECT status, full_rebuild FROM sessionize.run_due_jobs();
@@ -142,14 +142,14 @@ ROLLBACK;
 
 -- A failure inside the caller's transaction is recorded in it, and rolled
 -- back with it.
-REVOKE SELECT ON due.ev2 FROM due_alice;
+REVOKE SELECT ON due.ev2 FROM regress_due_alice;
 INSERT INTO due.ev2 VALUES (3, '2026-01-05');
 UPDATE sessionize.job_state SET next_start = now() - interval '1 second';
 BEGIN;
 SELECT status FROM sessionize.run_due_jobs();
 ROLLBACK;
 SELECT consecutive_failures, last_error FROM sessionize.job_status WHERE job_id = :job2;
-GRANT SELECT ON due.ev2 TO due_alice;
+GRANT SELECT ON due.ev2 TO regress_due_alice;
 
 -- NOTIFY channels: set, changed, cleared with ''; checked as pg_notify() would.
 SELECT sessionize.alter_job(:job, notify => 'due_sessions');
@@ -164,13 +164,13 @@ SELECT sessionize.create_job('due.ev', 'u', 'ts', interval '1 minute', target =>
 -- the catalog itself enforces it too
 UPDATE sessionize.jobs SET notify_channel = '' WHERE job_id = :job;
 \set VERBOSITY default
-SET ROLE due_alice;
+SET ROLE regress_due_alice;
 SELECT sessionize.create_job('due.ev', 'u', 'ts', interval '1 minute', target => 'due.other',
                              notify => 'Due Other') AS job3 \gset
 SELECT notify_channel FROM sessionize.job_status WHERE job_id = :job3;
 -- not hers: mallory may not change it
 RESET ROLE;
-SET ROLE due_mallory;
+SET ROLE regress_due_mallory;
 \set VERBOSITY sqlstate
 SELECT sessionize.alter_job(:job3, notify => 'mallory');
 \set VERBOSITY default
@@ -225,4 +225,4 @@ SELECT count(*) AS history_left FROM sessionize.job_run_details WHERE job_id = :
 SELECT sessionize.drop_job(job_id, drop_target => true) FROM sessionize.jobs WHERE source = 'due.ev'::regclass;
 DROP TABLE due.ev, due.ev2;
 DROP SCHEMA due;
-DROP ROLE due_alice, due_mallory;
+DROP ROLE regress_due_alice, regress_due_mallory;

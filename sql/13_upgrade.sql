@@ -63,8 +63,8 @@ BEGIN
 END $$;
 
 -- A job owner that is no superuser, and its sources.
-CREATE ROLE upg_owner;
-GRANT CREATE ON SCHEMA public TO upg_owner;
+CREATE ROLE regress_upg_owner;
+GRANT CREATE ON SCHEMA public TO regress_upg_owner;
 
 -- three users, an event every 9 minutes each, and a pause of 45 minutes:
 -- two sessions per user with a gap of 10 minutes
@@ -84,9 +84,9 @@ FROM generate_series(1, 100) i;
 -- a source whose jobs' logs their owner alters and drops
 CREATE TABLE alt (u int, ts timestamptz);
 INSERT INTO alt SELECT i % 3, timestamptz '2026-01-01' + i * interval '4 minutes' FROM generate_series(1, 30) i;
-GRANT SELECT, INSERT, UPDATE, DELETE, TRIGGER ON ev, pev, pev_jan, pev_feb, pev_feb_0, pev_feb_1, alt TO upg_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRIGGER ON ev, pev, pev_jan, pev_feb, pev_feb_0, pev_feb_1, alt TO regress_upg_owner;
 
-SET ROLE upg_owner;
+SET ROLE regress_upg_owner;
 SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes', allowed_lateness => interval '30 minutes') AS ev_job \gset
 SELECT sessionize.create_job('pev', 'u', 'ts', interval '10 minutes') AS pev_job \gset
 SELECT sessionize.create_job('alt', 'u', 'ts', interval '10 minutes') AS alt_job \gset
@@ -104,7 +104,7 @@ FROM pg_trigger WHERE tgfoid = 'sessionize.capture()'::regprocedure ORDER BY 1, 
 --    blocked, their changes are captured as 0.1.0 captured them; runs
 --    wait for the update.
 -- =====================================================================
-SET ROLE upg_owner;
+SET ROLE regress_upg_owner;
 -- inserted events: on time (one extends a session, one starts a user's
 -- first), and late ones (below the watermark) that bridge user 0's pause
 INSERT INTO ev VALUES (1, '2026-01-01 10:07'), (7, '2026-01-01 10:30');
@@ -171,8 +171,8 @@ SELECT c.oid::regclass AS log,
        c.relowner = (SELECT extowner FROM pg_extension WHERE extname = 'sessionize') AS extension_owners,
        (SELECT string_agg(a.grantee::regrole || ' ' || a.privilege_type, ', ' ORDER BY a.privilege_type)
         FROM aclexplode(c.relacl) a WHERE a.grantee <> c.relowner) AS grants,
-       has_table_privilege('upg_owner', c.oid, 'SELECT, DELETE') AS owner_reads_deletes,
-       has_table_privilege('upg_owner', c.oid, 'INSERT') AS owner_inserts
+       has_table_privilege('regress_upg_owner', c.oid, 'SELECT, DELETE') AS owner_reads_deletes,
+       has_table_privilege('regress_upg_owner', c.oid, 'INSERT') AS owner_inserts
 FROM pg_class c WHERE c.relnamespace = 'sessionize'::regnamespace AND c.relname LIKE 'job\_%\_log' ORDER BY 1;
 SELECT kind, count(*) AS entries, sum((SELECT sum(x) FROM unnest(l.n) x)) AS events,
        min(gap) AS gap, max(gap) AS max_gap, bool_and(logged_at >= :'before_update') AS logged_at_update
@@ -188,7 +188,7 @@ SELECT evtname, evtenabled FROM pg_event_trigger WHERE evtname LIKE 'sessionize%
 -- =====================================================================
 -- 3. The first runs apply the pending changes, once, incrementally.
 -- =====================================================================
-SET ROLE upg_owner;
+SET ROLE regress_upg_owner;
 SELECT events_inserted = :pending_inserted AS all_inserted, events_deleted = :pending_deleted AS all_deleted,
        late_events, full_rebuild
 FROM sessionize.run_job(:ev_job);
@@ -241,4 +241,4 @@ SELECT job_id FROM sessionize.jobs ORDER BY job_id;
 
 \c :regress_db
 DROP DATABASE regression_sessionize_upgrade WITH (FORCE);
-DROP ROLE upg_owner;
+DROP ROLE regress_upg_owner;
