@@ -334,11 +334,15 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
 								   part->rule.infinite_times,
 								   part->acc.run.nsessions);
 	}
-	else if (st->rule.gap != part->rule.gap ||
-			 st->rule.infinite_times != part->rule.infinite_times)
+	else if (st->rule.gap != part->rule.gap)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("partial session states with different gaps cannot be merged")));
+	else if (st->rule.infinite_times != part->rule.infinite_times)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("partial session states of different time types cannot be merged"),
+				 errdetail("One state's times may be infinite (timestamps), the other's may not (bigint).")));
 	session_run_merge(session_acc_flush(&st->acc, aggcxt), &part->acc.run,
 					  &st->rule, aggcxt);
 	PG_RETURN_POINTER(st);
