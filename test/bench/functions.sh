@@ -26,7 +26,9 @@
 #           BENCH_QUERIES (unset: all; else the keys to time, e.g.
 #           "scan group_floor sql_boundaries sessions_agg srf"; the check
 #           and the ratios then cover only those), BENCH_PARALLEL (1: also
-#           time the floor and sessions() with 2 workers; 0: not).
+#           time the floor and sessions() with 2 workers; 0: not),
+#           BENCH_ANALYZE (0; 1: also print EXPLAIN ANALYZE of the floor
+#           and sessions() with 2 workers, to see where their time goes).
 # Next to each time: the backend's peak resident memory (VmHWM) over the
 # bare scan's (both touch the same shared buffers, so the difference is
 # about the query's own memory; needs the scan among the queries), and
@@ -343,7 +345,7 @@ echo
 printf '%-36s %8s   %-8s %s\n' "ratio" "value" "target" ""
 printf '%-36s %8s   %-8s %s\n' "------------------------------------" "--------" "--------" "----"
 for i in "${!R_NAME[@]}"; do
-	printf '%-36s %7sx   %-8s %s\n' "${R_NAME[$i]}" "${R_VAL[$i]}" "${R_OP[$i]} ${R_TGT[$i]}x" \
+	printf '%-36s %8s   %-8s %s\n' "${R_NAME[$i]}" "${R_VAL[$i]}$([ "${R_VAL[$i]}" = n/a ] || echo x)" "${R_OP[$i]} ${R_TGT[$i]}x" \
 		"$(verdict "${R_VAL[$i]}" "${R_OP[$i]}" "${R_TGT[$i]}")"
 done
 echo "(best plain SQL: ${NAME[$BEST]})"
@@ -366,6 +368,11 @@ for k in sessions_agg group_floor; do
 		echo "${NAME[$k]}, 2 workers: parallel partial aggregation (Partial ... under Gather, then Finalize)"
 	else
 		echo "${NAME[$k]}, 2 workers: NOT a parallel partial aggregation"
+	fi
+	if [ "${BENCH_ANALYZE:-0}" = 1 ]; then
+		echo
+		echo "EXPLAIN ANALYZE: ${NAME[$k]}, 2 workers"
+		sql "$PAR EXPLAIN (ANALYZE, VERBOSE, BUFFERS, COSTS OFF) ${Q[$k]}" | sed 's/^/  /'
 	fi
 done
 
