@@ -12,10 +12,11 @@
 # in the OS cache), the best plain SQL of functions.sh (LAG, boundary rows
 # only + lead()), and sessionize(), gap 30 minutes.  For each it reports
 # the time, the growth of the backend's peak resident memory (VmHWM of
-# /proc/self/status, read through pg_read_file()) over the session's start,
-# and the temporary file bytes it wrote (pg_stat_database).  shared_buffers
-# stays at 128MB, so that scans go through a small ring of buffers and the
-# growth is the backend's own memory.  hash_mem_multiplier is the default
+# /proc/self/status, read through pg_read_file()) during the query, and the
+# temporary file bytes it wrote (pg_stat_database).  shared_buffers stays
+# at 128MB, and each session first scans the table untimed, so that the
+# shared buffers it maps count before the query starts: the growth is the
+# backend's own memory (the scan's own is about nothing).  hash_mem_multiplier is the default
 # (2).  One run per cell: the times are rough on a shared machine; the
 # load average is printed with each row.  The SQL and sessionize() must
 # find the same number of sessions, or the script stops.
@@ -92,7 +93,7 @@ temp_bytes() { sql "SELECT temp_bytes FROM pg_stat_database WHERE datname = curr
 measure() {
 	local out tb0 tb1
 	tb0=$(temp_bytes)
-	out=$(printf '%s\n' "SET work_mem = '$1';" \
+	out=$(printf '%s\n' "SET work_mem = '$1';" "SELECT count(*) AS untimed FROM events \\g /dev/null" \
 		"SELECT 'start ' || (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s+(\\d+) kB'))[1];" \
 		'\timing on' "$2;" '\timing off' \
 		"SELECT 'peak ' || (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s+(\\d+) kB'))[1];" |
@@ -155,7 +156,7 @@ done
 echo
 echo "Markdown:"
 echo
-echo "One run per cell, one core; peak = growth of the backend's VmHWM during the query (MB); temp = temporary file MB written; load = 1-minute load average after the row."
+echo "One run per cell, one core; peak = growth of the backend's VmHWM during the query, after an untimed scan in the same session (MB); temp = temporary file MB written; load = 1-minute load average after the row."
 echo
 echo "| events | users | work_mem | scan s | best plain SQL s | \`sessionize()\` s | SQL / \`sessionize()\` | \`sessionize()\` / scan | peak MB scan / SQL / \`sessionize()\` | temp MB SQL / \`sessionize()\` | load |"
 echo "|---:|---:|---|---:|---:|---:|---:|---:|---|---|---:|"
