@@ -87,6 +87,10 @@
 /* Slices of a round's users' memory, see above: at most 16. */
 #define MAX_SLICE_BITS			4
 
+/* What the filter of the users in the table may take of the limit. */
+#define MEMBER_FILTER_FRACTION	32
+#define MEMBER_FILTER_MIN		1024
+
 /* What the dirty-user bitmap may take of the limit. */
 #define DIRTY_BITMAP_FRACTION	8
 #define DIRTY_BITMAP_MIN		1024
@@ -109,6 +113,19 @@ typedef struct UserEntry
 
 static inline uint32 user_hash(UserSessions *us, Datum key);
 static inline bool user_equal(UserSessions *us, Datum a, Datum b);
+static bool table_may_double(UserSessions *us, uint64 size);
+
+/*
+ * simplehash doubles a table whose probe runs get long (SH_GROW_MAX_DIB,
+ * SH_GROW_MAX_MOVE) once it is a tenth full, whatever its members: with
+ * random hashes that happens to a table about 80% full.  Doubling then
+ * would take it past the limit (a 6MB table of 100k users becomes a 12MB
+ * one), and the round would close every slice to come back under it.  So
+ * it may do so only while the doubled table fits; otherwise the table
+ * fills up to SH_FILLFACTOR with longer runs.
+ */
+#define SH_GROW_MIN_FILLFACTOR \
+	(table_may_double((UserSessions *) tb->private_data, tb->size) ? 0.1 : 2.0)
 
 #define SH_PREFIX userhash
 #define SH_ELEMENT_TYPE UserEntry
@@ -190,6 +207,13 @@ struct UserSessions
 	uint32		batch_hash[ADD_BATCH];
 	int64		batch_ts[ADD_BATCH];
 
+	/*
+	 * Once the round spills, the users in the table, by hash: a bit clear
+	 * means the user is not there (see find_user()).
+	 */
+	uint8	   *member_bits;
+	uint32		member_mask;
+
 	/* this round's partitions, once it spills */
 	int			npartitions;	/* 0 before */
 	int			nopen;			/* partitions [nopen, npartitions) closed,
@@ -241,6 +265,7 @@ struct UserSessions
 
 static void check_memory(UserSessions *us);
 static void start_spilling(UserSessions *us);
+static void build_member_filter(UserSessions *us);
 static void start_sorting(UserSessions *us);
 static void add_summary(UserSessions *us, Datum key, bool keynull,
 						const SessionSummary *s, bool emitted);
@@ -925,6 +950,7 @@ start_sorting(UserSessions *us)
 	memset(us->slices, 0, sizeof(us->slices));
 	us->tablecxt = NULL;
 	us->users = NULL;
+	us->member_bits = NULL;
 	us->mode = ROUND_SORT;
 	us->nsorted++;
 }
@@ -1043,6 +1069,39 @@ choose_partition_bits(UserSessions *us)
 	return Min(bits, 32 - us->used_bits);
 }
 
+/*
+ * From now on, most records are of users not in the table (they go to a
+ * partition), and looking one up walks to the end of its run of buckets:
+ * about 50 of them once the table is 90% full.  A bitmap of the users in
+ * the table, by hash, answers most of these at the cost of one bit each.
+ * No user joins the table while it spills, so it is built once; users that
+ * leave it (closed slices) leave their bits set, which only costs a lookup.
+ */
+static void
+build_member_filter(UserSessions *us)
+{
+	Size		size = Max(us->memory_limit / MEMBER_FILTER_FRACTION,
+						   MEMBER_FILTER_MIN);
+	userhash_iterator it;
+	UserEntry  *entry;
+
+	size = ((Size) 1) << pg_leftmost_one_pos64(size);
+	size = Min(size, ((Size) 1) << 29);	/* 2^32 bits */
+	us->member_bits = MemoryContextAllocZero(us->roundcxt, size);
+	us->member_mask = (uint32) (size * 8 - 1);
+	userhash_start_iterate(us->users, &it);
+	while ((entry = userhash_iterate(us->users, &it)) != NULL)
+		us->member_bits[(entry->hash & us->member_mask) >> 3] |=
+			(uint8) (1 << (entry->hash & 7));
+}
+
+static inline bool
+may_be_member(UserSessions *us, uint32 hash)
+{
+	return us->member_bits == NULL ||
+		(us->member_bits[(hash & us->member_mask) >> 3] & (1 << (hash & 7))) != 0;
+}
+
 /* Stop admitting users: from now on, new users' events are spilled. */
 static void
 start_spilling(UserSessions *us)
@@ -1057,6 +1116,7 @@ start_spilling(UserSessions *us)
 		return;
 	}
 	bits = choose_partition_bits(us);
+	build_member_filter(us);
 	us->npartitions = 1 << bits;
 	us->nopen = us->npartitions;
 	us->shift = 32 - us->used_bits - bits;
@@ -1227,12 +1287,18 @@ periodic_check(UserSessions *us)
 	check_memory(us);
 }
 
-/* May the table double its buckets and stay within its limit? */
+/* May a table of "size" buckets double and stay within the limit? */
 static bool
-table_may_grow(UserSessions *us)
+table_may_double(UserSessions *us, uint64 size)
 {
 	return us->memory_limit == 0 ||
-		table_memory(us) + (Size) us->users->size * sizeof(UserEntry) <= table_limit(us);
+		table_memory(us) + (Size) size * sizeof(UserEntry) <= table_limit(us);
+}
+
+static inline bool
+table_may_grow(UserSessions *us)
+{
+	return table_may_double(us, us->users->size);
 }
 
 /* ----------------------------------------------------------------------
@@ -1288,7 +1354,7 @@ find_user(UserSessions *us, Datum key, uint32 hash, uint8 flags,
 	else
 	{
 		part = partition_of(us, hash);
-		if (part < us->nopen)
+		if (part < us->nopen && may_be_member(us, hash))
 		{
 			entry = userhash_lookup_hash(us->users, key, hash);
 			if (entry != NULL)
@@ -1510,6 +1576,7 @@ begin_round(UserSessions *us, int used_bits, double expected)
 	us->round_expected = expected;
 	us->nchecked = 0;
 	us->check_interval = us->until_check = MEMORY_CHECK_INTERVAL;
+	us->member_bits = NULL;
 	us->npartitions = 0;
 	us->nopen = 0;
 	us->ntapes = 0;

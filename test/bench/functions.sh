@@ -22,7 +22,17 @@
 #
 # Usage: test/bench/functions.sh   (as root or as a user who can run initdb)
 # Settings: BENCH_EVENTS (10000000), BENCH_USERS (100000), BENCH_RUNS (3),
-#           BENCH_PORT (5488), BENCH_WORK_MEM (unset: the server default, 4MB).
+#           BENCH_PORT (5488), BENCH_WORK_MEM (unset: the server default, 4MB),
+#           BENCH_QUERIES (unset: all; else the keys to time, e.g.
+#           "scan group_floor sql_boundaries sessions_agg srf"; the check
+#           and the ratios then cover only those), BENCH_PARALLEL (1: also
+#           time the floor and sessions() with 2 workers; 0: not),
+#           BENCH_ANALYZE (0; 1: also print EXPLAIN ANALYZE of the floor
+#           and sessions() with 2 workers, to see where their time goes).
+# Next to each time: the backend's peak resident memory (VmHWM) over the
+# bare scan's (both touch the same shared buffers, so the difference is
+# about the query's own memory; needs the scan among the queries), and
+# the temporary file bytes one run wrote (pg_stat_database).
 # It starts its own throwaway cluster (shared_buffers = 2GB, so the table
 # stays cached; jit off) in a temporary directory and removes it at exit.
 
@@ -33,6 +43,7 @@ USERS=${BENCH_USERS:-100000}
 RUNS=${BENCH_RUNS:-3}
 PORT=${BENCH_PORT:-5488}
 WORK_MEM=${BENCH_WORK_MEM:-}
+PARALLEL=${BENCH_PARALLEL:-1}
 GAP="interval '30 minutes'"
 
 for v in EVENTS USERS RUNS PORT; do
@@ -88,7 +99,19 @@ echo "generated in $(elapsed "$t0") s: $(sql "SELECT pg_size_pretty(pg_table_siz
 sess_count() { echo "SELECT count(*) FROM ($1) q WHERE q.last_event_at >= q.session_start AND q.event_count > 0"; }
 
 declare -A Q NAME
-KEYS=(scan window_floor group_floor sql_lag_sum sql_boundaries sql_per_event sessions_agg session_id srf)
+ALL_KEYS=(scan window_floor group_floor sql_lag_sum sql_boundaries sql_per_event sessions_agg session_id srf)
+if [ -n "${BENCH_QUERIES:-}" ]; then
+	KEYS=()
+	for k in "${ALL_KEYS[@]}"; do
+		[[ " $BENCH_QUERIES " == *" $k "* ]] && KEYS+=("$k")
+	done
+	for k in $BENCH_QUERIES; do
+		[[ " ${ALL_KEYS[*]} " == *" $k "* ]] || { echo "BENCH_QUERIES: unknown query '$k' (known: ${ALL_KEYS[*]})" >&2; exit 2; }
+	done
+else
+	KEYS=("${ALL_KEYS[@]}")
+fi
+has() { [[ " ${KEYS[*]} " == *" $1 "* ]]; }
 
 NAME[scan]="1. bare sequential scan"
 Q[scan]="SELECT count(*) FROM events"
@@ -176,24 +199,38 @@ fingerprint() {
 }
 echo
 t0=$(now)
-f_lag=$(fingerprint "$SQL_LAG_SUM")
-f_bound=$(fingerprint "$SQL_BOUNDARIES")
-f_agg=$(fingerprint "$SESSIONS_AGG")
-f_srf=$(fingerprint "$SRF")
-c_id=$(sql "SELECT sum(m) FROM (SELECT max(s) AS m FROM ($SESSION_ID) x GROUP BY user_id) y")
-c_lag=${f_lag%% *}
+# the sessions of every selected session-producing query, and 7's numbers
+declare -A FP
+ref=""
+for k in sql_lag_sum sql_boundaries sessions_agg srf; do
+	has "$k" || continue
+	case $k in
+	sql_lag_sum) FP[$k]=$(fingerprint "$SQL_LAG_SUM") ;;
+	sql_boundaries) FP[$k]=$(fingerprint "$SQL_BOUNDARIES") ;;
+	sessions_agg) FP[$k]=$(fingerprint "$SESSIONS_AGG") ;;
+	srf) FP[$k]=$(fingerprint "$SRF") ;;
+	esac
+	[ -z "$ref" ] && ref=$k
+done
 ok=1
-[ "$f_bound" = "$f_lag" ] && [ "$f_agg" = "$f_lag" ] && [ "$f_srf" = "$f_lag" ] && [ "$c_id" = "$c_lag" ] || ok=0
-[[ $f_lag == "$c_lag sessions, $EVENTS events,"* ]] || ok=0
+c_lag=""
+if [ -n "$ref" ]; then
+	c_lag=${FP[$ref]%% *}
+	for k in "${!FP[@]}"; do [ "${FP[$k]}" = "${FP[$ref]}" ] || ok=0; done
+	[[ ${FP[$ref]} == "$c_lag sessions, $EVENTS events,"* ]] || ok=0
+fi
+if has session_id; then
+	c_id=$(sql "SELECT sum(m) FROM (SELECT max(s) AS m FROM ($SESSION_ID) x GROUP BY user_id) y")
+	if [ -z "$c_lag" ]; then c_lag=$c_id; elif [ "$c_id" != "$c_lag" ]; then ok=0; fi
+fi
 if [ "$ok" = 1 ]; then
-	echo "check: OK: $c_lag sessions of $EVENTS events from 4a, 4b, 6 and 8 (same counts and time sums), and 7's session numbers ($(elapsed "$t0") s)"
+	also=""
+	[ -n "${c_id:-}" ] && also=" and the session numbers of session_id()"
+	echo "check: OK: ${c_lag:-?} sessions of $EVENTS events from ${!FP[*]}$also, the same counts and time sums ($(elapsed "$t0") s)"
 else
 	echo "check: MISMATCH"
-	echo "  4a LAG + SUM + GROUP BY:  $f_lag"
-	echo "  4b boundary rows:         $f_bound"
-	echo "  6  sessions():            $f_agg"
-	echo "  8  sessionize():          $f_srf"
-	echo "  7  sum of max session_id: $c_id sessions"
+	for k in "${!FP[@]}"; do echo "  $k: ${FP[$k]}"; done
+	[ -n "${c_id:-}" ] && echo "  session_id, sum of max: $c_id sessions"
 	exit 1
 fi
 
@@ -205,14 +242,18 @@ median() { tr ' ' '\n' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(
 
 # One session per query: settings, one warm-up, then $RUNS timed runs.
 # Sets RUNS_OF[key] (the runs' seconds) and T[key] (their median).
-declare -A T RUNS_OF
+declare -A T RUNS_OF HWM TEMP
+temp_bytes() { sql "SELECT temp_bytes FROM pg_stat_database WHERE datname = current_database()"; }
 time_query() { # key query [settings]
-	local out times i
+	local out times i tb0
+	tb0=$(temp_bytes)
 	out=$( {
 		echo "${3:-}"
 		echo "$2;"
 		echo "\\timing on"
 		for ((i = 0; i < RUNS; i++)); do echo "$2;"; done
+		echo "\\timing off"
+		echo "SELECT 'hwm ' || (regexp_match(pg_read_file('/proc/self/status'), 'VmHWM:\\s+(\\d+) kB'))[1];"
 	} | as_pg "$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres -At 2>&1) || {
 		echo "query $1 failed:" >&2
 		echo "$out" >&2
@@ -226,14 +267,21 @@ time_query() { # key query [settings]
 	fi
 	RUNS_OF[$1]=$times
 	T[$1]=$(median <<<"$times")
+	HWM[$1]=$(echo "$out" | awk '/^hwm / { print $2 }')
+	# (the session's statistics reach pg_stat_database when it ends)
+	sleep 0.5
+	TEMP[$1]=$(awk -v a="$tb0" -v b="$(temp_bytes)" -v n=$((RUNS + 1)) 'BEGIN { printf "%.0f", (b - a) / n / 1048576 }')
 }
+# peak memory over the bare scan's, in MB
+mem_over_scan() { if [ -n "${HWM[scan]:-}" ]; then awk -v a="${HWM[$1]}" -v b="${HWM[scan]}" 'BEGIN { printf "%.0f", (a - b) / 1024 }'; else echo "?"; fi; }
 
 echo
 echo "timing (seconds; median of $RUNS after a warm-up; the runs in brackets):"
 t0=$(now)
 for k in "${KEYS[@]}"; do
 	time_query "$k" "${Q[$k]}"
-	printf '  %-46s %8s   [%s]\n' "${NAME[$k]}" "${T[$k]}" "${RUNS_OF[$k]}"
+	printf '  %-46s %8s   [%s]  peak %s MB over the scan, temp %s MB a run\n' "${NAME[$k]}" "${T[$k]}" "${RUNS_OF[$k]}" \
+		"$(mem_over_scan "$k")" "${TEMP[$k]}"
 done
 # is the table served from shared buffers?
 bufs=$(sql "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, COSTS OFF) ${Q[scan]}" | grep -m1 'Buffers:' | sed 's/^ *//')
@@ -241,12 +289,15 @@ echo "  (bare scan: $bufs)"
 
 # Parallel: 2 workers; zero parallel costs only if the plan needs them.
 PAR=$PAR_BASE
-if ! sql "$PAR EXPLAIN (COSTS OFF) ${Q[sessions_agg]}" | grep -q 'Partial' ||
+if [ "$PARALLEL" != 1 ]; then
+	:
+elif ! sql "$PAR EXPLAIN (COSTS OFF) ${Q[sessions_agg]}" | grep -q 'Partial' ||
 	! sql "$PAR EXPLAIN (COSTS OFF) ${Q[group_floor]}" | grep -q 'Partial'; then
 	PAR="$PAR_BASE $PAR_COSTS"
 fi
-echo "  parallel settings: $PAR"
+[ "$PARALLEL" = 1 ] && echo "  parallel settings: $PAR"
 for k in group_floor sessions_agg; do
+	{ [ "$PARALLEL" = 1 ] && has "$k"; } || continue
 	time_query "${k}_par" "${Q[$k]}" "$PAR"
 	printf '  %-46s %8s   [%s]\n' "${NAME[$k]}, 2 workers" "${T[${k}_par]}" "${RUNS_OF[${k}_par]}"
 done
@@ -256,37 +307,45 @@ echo "  (timings took $(elapsed "$t0") s; load average $(cut -d' ' -f1-3 /proc/l
 # Ratios
 # --------------------------------------------------------------------------
 BEST=sql_lag_sum
-if awk -v a="${T[sql_boundaries]}" -v b="${T[sql_lag_sum]}" 'BEGIN { exit !(a < b) }'; then BEST=sql_boundaries; fi
+if [ -z "${T[sql_lag_sum]:-}" ] || { [ -n "${T[sql_boundaries]:-}" ] &&
+	awk -v a="${T[sql_boundaries]}" -v b="${T[sql_lag_sum]}" 'BEGIN { exit !(a < b) }'; }; then BEST=sql_boundaries; fi
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
+# (n/a when a query was not timed, see BENCH_QUERIES)
+ratio() { if [ -z "$1" ] || [ -z "$2" ]; then echo n/a; return; fi
+	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "inf" }'; }
 # on the printed (rounded) value, so that what is shown is what is judged
-verdict() { if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo PASS; else echo MISS; fi; }
+verdict() { if [ "$1" = n/a ]; then echo -; elif awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo PASS; else echo MISS; fi; }
 
 R_NAME=("best plain SQL / sessions()" "sessions() / GROUP BY floor" "best plain SQL / sessionize() SRF"
 	"plain per-event / session_id()" "session_id() / count(*) OVER")
-R_VAL=("$(ratio "${T[$BEST]}" "${T[sessions_agg]}")" "$(ratio "${T[sessions_agg]}" "${T[group_floor]}")"
-	"$(ratio "${T[$BEST]}" "${T[srf]}")" "$(ratio "${T[sql_per_event]}" "${T[session_id]}")"
-	"$(ratio "${T[session_id]}" "${T[window_floor]}")")
+R_VAL=("$(ratio "${T[$BEST]:-}" "${T[sessions_agg]:-}")" "$(ratio "${T[sessions_agg]:-}" "${T[group_floor]:-}")"
+	"$(ratio "${T[$BEST]:-}" "${T[srf]:-}")" "$(ratio "${T[sql_per_event]:-}" "${T[session_id]:-}")"
+	"$(ratio "${T[session_id]:-}" "${T[window_floor]:-}")")
 R_OP=('>=' '<=' '>=' '>=' '<=')
 R_TGT=(4.5 1.3 8 1.2 1.1)
-SPEED_FLOOR=$(ratio "${T[group_floor]}" "${T[group_floor_par]}")
-SPEED_AGG=$(ratio "${T[sessions_agg]}" "${T[sessions_agg_par]}")
+SPEED_FLOOR=$(ratio "${T[group_floor]:-}" "${T[group_floor_par]:-}")
+SPEED_AGG=$(ratio "${T[sessions_agg]:-}" "${T[sessions_agg_par]:-}")
+# issue 12: at 50M events over 2M users, sessionize() within 5x a bare scan
+R_NAME+=("sessionize() SRF / bare scan")
+R_VAL+=("$(ratio "${T[srf]:-}" "${T[scan]:-}")")
+R_OP+=('<=')
+R_TGT+=(5)
 
 echo
-printf '%-40s %10s\n' "query (one core unless noted)" "median s"
-printf '%-40s %10s\n' "----------------------------------------" "----------"
+printf '%-40s %10s %8s %8s\n' "query (one core unless noted)" "median s" "peak MB" "temp MB"
+printf '%-40s %10s %8s %8s\n' "----------------------------------------" "----------" "--------" "--------"
 for k in "${KEYS[@]}"; do
 	mark=""
 	[ "$k" = "$BEST" ] && mark="  <- best plain SQL"
-	printf '%-40s %10s%s\n' "${NAME[$k]}" "${T[$k]}" "$mark"
+	printf '%-40s %10s %8s %8s%s\n' "${NAME[$k]}" "${T[$k]}" "$(mem_over_scan "$k")" "${TEMP[$k]}" "$mark"
 done
-printf '%-40s %10s  (%sx vs 1 core)\n' "3. floor, 2 workers" "${T[group_floor_par]}" "$SPEED_FLOOR"
-printf '%-40s %10s  (%sx vs 1 core)\n' "6. sessions(), 2 workers" "${T[sessions_agg_par]}" "$SPEED_AGG"
+[ -n "${T[group_floor_par]:-}" ] && printf '%-40s %10s  (%sx vs 1 core)\n' "3. floor, 2 workers" "${T[group_floor_par]}" "$SPEED_FLOOR"
+[ -n "${T[sessions_agg_par]:-}" ] && printf '%-40s %10s  (%sx vs 1 core)\n' "6. sessions(), 2 workers" "${T[sessions_agg_par]}" "$SPEED_AGG"
 echo
 printf '%-36s %8s   %-8s %s\n' "ratio" "value" "target" ""
 printf '%-36s %8s   %-8s %s\n' "------------------------------------" "--------" "--------" "----"
 for i in "${!R_NAME[@]}"; do
-	printf '%-36s %7sx   %-8s %s\n' "${R_NAME[$i]}" "${R_VAL[$i]}" "${R_OP[$i]} ${R_TGT[$i]}x" \
+	printf '%-36s %8s   %-8s %s\n' "${R_NAME[$i]}" "${R_VAL[$i]}$([ "${R_VAL[$i]}" = n/a ] || echo x)" "${R_OP[$i]} ${R_TGT[$i]}x" \
 		"$(verdict "${R_VAL[$i]}" "${R_OP[$i]}" "${R_TGT[$i]}")"
 done
 echo "(best plain SQL: ${NAME[$BEST]})"
@@ -299,16 +358,21 @@ plan() { # title query [settings]
 	echo "plan: $1"
 	sql "${3:-} EXPLAIN (COSTS OFF) $2" | sed 's/^/  /'
 }
-plan "6. sessions() + unnest, one core" "${Q[sessions_agg]}"
-plan "3. GROUP BY floor, one core" "${Q[group_floor]}"
-plan "6. sessions() + unnest, 2 workers" "${Q[sessions_agg]}" "$PAR"
-plan "3. GROUP BY floor, 2 workers" "${Q[group_floor]}" "$PAR"
 for k in sessions_agg group_floor; do
+	has "$k" || continue
+	plan "${NAME[$k]}, one core" "${Q[$k]}"
+	[ "$PARALLEL" = 1 ] || continue
+	plan "${NAME[$k]}, 2 workers" "${Q[$k]}" "$PAR"
 	p=$(sql "$PAR EXPLAIN (COSTS OFF) ${Q[$k]}")
 	if grep -q 'Partial' <<<"$p" && grep -q 'Finalize' <<<"$p" && grep -q 'Gather' <<<"$p"; then
 		echo "${NAME[$k]}, 2 workers: parallel partial aggregation (Partial ... under Gather, then Finalize)"
 	else
 		echo "${NAME[$k]}, 2 workers: NOT a parallel partial aggregation"
+	fi
+	if [ "${BENCH_ANALYZE:-0}" = 1 ]; then
+		echo
+		echo "EXPLAIN ANALYZE: ${NAME[$k]}, 2 workers"
+		sql "$PAR EXPLAIN (ANALYZE, VERBOSE, BUFFERS, COSTS OFF) ${Q[$k]}" | sed 's/^/  /'
 	fi
 done
 
@@ -328,24 +392,24 @@ md_name() {
 	srf) echo '`sessionize.sessionize()`' ;;
 	esac
 }
-md_ratio() { sed -e 's/sessions()/`sessions()`/; s/sessionize() SRF/`sessionize()`/; s/session_id()/`session_id()`/; s/count(\*) OVER/`count(*) OVER`/' <<<"$1"; }
+md_ratio() { sed -e 's/sessions()/`sessions()`/; s/sessionize() SRF \/ bare/`sessionize()` \/ bare/; s/sessionize() SRF/`sessionize()`/; s/session_id()/`session_id()`/; s/count(\*) OVER/`count(*) OVER`/' <<<"$1"; }
 echo
 echo "Markdown:"
 echo
-echo "$EVENTS events over $USERS users, gap 30 minutes, $c_lag sessions; median of $RUNS runs, work_mem $(sql "SHOW work_mem")."
+echo "$EVENTS events over $USERS users, gap 30 minutes, $c_lag sessions; median of $RUNS runs, work_mem $(sql "SHOW work_mem"); load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 echo
-echo "| query (one core unless noted) | median s |"
-echo "|---|---:|"
-for k in "${KEYS[@]}"; do echo "| $(md_name "$k") | ${T[$k]} |"; done
-echo "| grouping floor, 2 parallel workers | ${T[group_floor_par]} (${SPEED_FLOOR}x) |"
-echo "| \`sessions()\`, 2 parallel workers | ${T[sessions_agg_par]} (${SPEED_AGG}x) |"
+echo "| query (one core unless noted) | median s | peak MB over the scan | temp MB a run |"
+echo "|---|---:|---:|---:|"
+for k in "${KEYS[@]}"; do echo "| $(md_name "$k") | ${T[$k]} | $(mem_over_scan "$k") | ${TEMP[$k]} |"; done
+[ -n "${T[group_floor_par]:-}" ] && echo "| grouping floor, 2 parallel workers | ${T[group_floor_par]} (${SPEED_FLOOR}x) | | |"
+[ -n "${T[sessions_agg_par]:-}" ] && echo "| \`sessions()\`, 2 parallel workers | ${T[sessions_agg_par]} (${SPEED_AGG}x) | | |"
 echo
 echo "| ratio | value | target | |"
 echo "|---|---:|---|---|"
 for i in "${!R_NAME[@]}"; do
 	n=$(md_ratio "${R_NAME[$i]}")
 	[ "$i" = 0 ] && n=${n/best plain SQL/best plain SQL ($(md_name "$BEST" | sed 's/^plain SQL: //'))}
-	echo "| $n | ${R_VAL[$i]}x | ${R_OP[$i]} ${R_TGT[$i]}x | $(verdict "${R_VAL[$i]}" "${R_OP[$i]}" "${R_TGT[$i]}") |"
+	echo "| $n | ${R_VAL[$i]}$([ "${R_VAL[$i]}" = n/a ] || echo x) | ${R_OP[$i]} ${R_TGT[$i]}x | $(verdict "${R_VAL[$i]}" "${R_OP[$i]}" "${R_TGT[$i]}") |"
 done
 echo
 echo "total wall time $(elapsed "$script_start") s"
