@@ -69,9 +69,9 @@ BUILD_FLAGS = ["EXTRA_CPPFLAGS=-DUSE_ASSERT_CHECKING", "COPT=-g0"]
 # so every TAP file runs jobs; only 005-008 turn the worker on.
 # ---------------------------------------------------------------------------
 ALGORITHM_ONLY = ["02_window", "03_sessions", "04_srf", "05_differential"]
-# the background worker's own TAP files
-TAP_WORKER = ["005_worker_runs.pl", "006_worker_failures.pl", "007_worker_lifecycle.pl",
-              "008_worker_standby.pl"]
+# the TAP files that exercise the background worker's files (see below)
+TAP_WORKER = ["001_install.pl", "005_worker_runs.pl", "006_worker_failures.pl",
+              "007_worker_lifecycle.pl", "008_worker_standby.pl", "021_pg_cron.pl"]
 JOB_STAGES = [
     ("regress", {"except": ALGORITHM_ONLY}),
     ("isolation", None),
@@ -112,30 +112,31 @@ FILE_STAGES = {
     "src/capture.c": JOB_STAGES,
     "src/refresh.c": JOB_STAGES,
     "src/apply_inserts.c": JOB_STAGES,
-    # the worker's files.  job_runner.c runs a due job unattended, for
-    # run_due_jobs() (12_run_due_jobs, 021's pg_cron) and for the scheduler
-    # (005-008).
+    # the worker's files, with one TAP stage (one baseline run when they
+    # are measured together): the worker's TAP files 005-008; 001, where
+    # the library is preloaded with sessionize.enabled off (the TAP files
+    # other than 005-008 do the same: the launcher starts and idles); 021,
+    # whose pg_cron calls run_due_jobs().  scheduler.c and launcher.c run
+    # only in background workers, which no regress or isolation instance
+    # starts (the library is not preloaded there).  job_runner.c runs a due
+    # job unattended, for run_due_jobs() (12_run_due_jobs) and for the
+    # scheduler.  worker_shmem.c: the jobs-changed trigger and the wake-up
+    # at commit run in every backend that changes jobs (a no-op without
+    # shared memory, as in the regress instances: 06_jobs stands for them),
+    # the slots and wake requests in the workers.
     "src/job_runner.c": [
         ("regress", ["12_run_due_jobs"]),
-        ("tap", TAP_WORKER + ["021_pg_cron.pl"]),
+        ("tap", TAP_WORKER),
     ],
-    # scheduler.c and launcher.c run only in background workers, which no
-    # regress or isolation instance starts (the library is not preloaded
-    # there).  The TAP files other than 005-008 preload it with
-    # sessionize.enabled off, where the launcher starts and idles, which
-    # 001 checks (and 021 preloads pg_cron only).
     "src/scheduler.c": [
         ("tap", TAP_WORKER),
     ],
     "src/launcher.c": [
-        ("tap", ["001_install.pl"] + TAP_WORKER),
+        ("tap", TAP_WORKER),
     ],
-    # worker_shmem.c: the jobs-changed trigger and the wake-up at commit run
-    # in every backend that changes jobs (a no-op without shared memory, as
-    # in the regress instances), the slots and wake requests in the workers
     "src/worker_shmem.c": [
         ("regress", ["06_jobs", "12_run_due_jobs"]),
-        ("tap", ["001_install.pl"] + TAP_WORKER),
+        ("tap", TAP_WORKER),
     ],
 }
 # anything else (job_api.c, security.c, sessionize.c, files to come): all
