@@ -2,9 +2,10 @@
 #
 # The background worker keeps jobs fresh with no run_job() call: it builds
 # a new job's target, then follows inserts (late ones too), deletes and
-# updates; it shows in pg_stat_activity; its settings change on SIGHUP; a
-# job's NOTIFY channel gets a JSON payload after each run that changed
-# sessions; jobs in two databases both run; an inactive job is not run.
+# updates; it shows in pg_stat_activity; its settings change on SIGHUP, and
+# only then; a job's NOTIFY channel gets a JSON payload after each run that
+# changed sessions; jobs in two databases both run; an inactive job is not
+# run.
 # Every target is compared with a recomputation (verify()).
 
 use strict;
@@ -129,6 +130,16 @@ foreach my $i (1 .. 20 * $PostgreSQL::Test::Utils::timeout_default)
 	usleep(100_000);
 }
 ok($logged, 'after SIGHUP the scheduler logs its runs at the new level');
+
+# Only SIGHUP: a setting changed in the files without one is not taken (the
+# scheduler reads them once per signal, not at every look).
+$node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.log_level = 'debug1'});
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{INSERT INTO ev VALUES (2, '2026-03-01 12:00', 'no hup')});
+ok(caught_up('postgres', 1), 'a run after the files changed with no SIGHUP');
+ok($node->log_contains(qr/LOG:  sessionize job 1: \d+ events inserted/, $log_offset),
+	'with no SIGHUP the scheduler keeps its settings: it still logs its runs');
+$node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.log_level = 'log'});
 
 # sessionize.enabled = off stops the schedulers; on starts them again.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.enabled = off; SELECT pg_reload_conf()});
