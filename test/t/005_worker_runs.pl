@@ -4,8 +4,8 @@
 # a new job's target, then follows inserts (late ones too), deletes and
 # updates; it shows in pg_stat_activity; its settings change on SIGHUP, and
 # only then; a job's NOTIFY channel gets a JSON payload after each run that
-# changed sessions; jobs in two databases both run; an inactive job is not
-# run.
+# changed sessions; jobs in two databases both run, or only the one that
+# sessionize.databases lists; an inactive job is not run.
 # Every target is compared with a recomputation (verify()).
 
 use strict;
@@ -173,6 +173,16 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM sessionize.verify(1)'), '0
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity
 	WHERE backend_type = 'sessionize scheduler'}), 'postgres,second', 'one scheduler per database');
+
+# sessionize.databases: only the databases it lists have a scheduler.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.databases = 'second'; SELECT pg_reload_conf()});
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(datname, ',' ORDER BY datname) = 'second' FROM pg_stat_activity
+	WHERE backend_type = 'sessionize scheduler'}), 'sessionize.databases: only the listed database has a scheduler');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET sessionize.databases; SELECT pg_reload_conf()});
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(datname, ',' ORDER BY datname) = 'postgres,second' FROM pg_stat_activity
+	WHERE backend_type = 'sessionize scheduler'}), 'with the list empty again, every database has one');
 
 # An inactive job is not scheduled (while an active one in the same
 # database, written to after it, runs twice), and run_job() still runs it.
