@@ -46,15 +46,36 @@ BUILD_FLAGS = ["EXTRA_CPPFLAGS=-DUSE_ASSERT_CHECKING", "COPT=-g0"]
 # Which tests exercise which file, fastest first.  A stage is (kind, tests):
 # "regress" with a list of sql/ tests (01_install, which creates the
 # extension, is always run first; None means every test but those named in
-# "except"), "isolation" (every spec) or "tap" (every TAP test, only for job
-# files: they boot several clusters each).  Each stage runs on its own
-# temporary instance; a mutant's run stops at the first stage that fails.
+# "except"), "isolation" (every spec) or "tap": None for every TAP test, or
+# a list of test/t/ file names (passed to prove as PROVE_TESTS).  TAP tests
+# boot several clusters each (the whole suite takes about 3.5 minutes), so
+# a file's TAP stage names only the TAP files that exercise it.  Each stage
+# runs on its own temporary instance; a mutant's run stops at the first
+# stage that fails.
+#
+# A stage list must contain every test that exercises the file: a shorter
+# list makes the score higher than it is.  Which TAP files do what (see the
+# comment at the top of each):
+#   001  install, with and without the library preloaded (the launcher
+#        registers, shared memory is set up or not)
+#   002, 004  jobs across pg_dump and restore (run_job, capture)
+#   003  crashes in and after run_job() transactions
+#   005-008  the background worker: launcher, schedulers, runs of jobs,
+#        wake-ups, failures, restarts, standbys
+#   009  upgrade from 0.1.0, with jobs that it converts and runs
+#   020, 021  pg_partman, pg_cron (run_due_jobs()); skipped where not
+#        installed
+#   030  the dbt package, whose materialization runs jobs
+# so every TAP file runs jobs; only 005-008 turn the worker on.
 # ---------------------------------------------------------------------------
 ALGORITHM_ONLY = ["02_window", "03_sessions", "04_srf", "05_differential"]
+# the TAP files that exercise the background worker's files (see below)
+TAP_WORKER = ["001_install.pl", "005_worker_runs.pl", "006_worker_failures.pl",
+              "007_worker_lifecycle.pl", "008_worker_standby.pl", "021_pg_cron.pl"]
 JOB_STAGES = [
     ("regress", {"except": ALGORITHM_ONLY}),
     ("isolation", None),
-    ("tap", None),
+    ("tap", None),	# every TAP file runs jobs
 ]
 FILE_STAGES = {
     "src/session_window.c": [
@@ -91,6 +112,32 @@ FILE_STAGES = {
     "src/capture.c": JOB_STAGES,
     "src/refresh.c": JOB_STAGES,
     "src/apply_inserts.c": JOB_STAGES,
+    # the worker's files, with one TAP stage (one baseline run when they
+    # are measured together): the worker's TAP files 005-008; 001, where
+    # the library is preloaded with sessionize.enabled off (the TAP files
+    # other than 005-008 do the same: the launcher starts and idles); 021,
+    # whose pg_cron calls run_due_jobs().  scheduler.c and launcher.c run
+    # only in background workers, which no regress or isolation instance
+    # starts (the library is not preloaded there).  job_runner.c runs a due
+    # job unattended, for run_due_jobs() (12_run_due_jobs) and for the
+    # scheduler.  worker_shmem.c: the jobs-changed trigger and the wake-up
+    # at commit run in every backend that changes jobs (a no-op without
+    # shared memory, as in the regress instances: 06_jobs stands for them),
+    # the slots and wake requests in the workers.
+    "src/job_runner.c": [
+        ("regress", ["12_run_due_jobs"]),
+        ("tap", TAP_WORKER),
+    ],
+    "src/scheduler.c": [
+        ("tap", TAP_WORKER),
+    ],
+    "src/launcher.c": [
+        ("tap", TAP_WORKER),
+    ],
+    "src/worker_shmem.c": [
+        ("regress", ["06_jobs", "12_run_due_jobs"]),
+        ("tap", TAP_WORKER),
+    ],
 }
 # anything else (job_api.c, security.c, sessionize.c, files to come): all
 DEFAULT_STAGES = [
@@ -292,7 +339,14 @@ def stage_command(stage):
             "regress " + " ".join(tests[1:])
     if kind == "isolation":
         return ["make", "-s", "check-isolation"], "isolation"
-    return ["make", "-s", "installcheck-tap"], "TAP"
+    if spec is None:
+        return ["make", "-s", "installcheck-tap"], "TAP"
+    missing = [t for t in spec if not os.path.isfile(os.path.join(tree, "test", "t", t))]
+    if missing:
+        die("the test map names TAP tests that do not exist: %s" % " ".join(missing))
+    return ["make", "-s", "installcheck-tap",
+            "PROVE_TESTS=" + " ".join("test/t/" + t for t in spec)], \
+        "TAP " + " ".join(t.split("_")[0] for t in spec)
 
 
 def objects_of(relpath):

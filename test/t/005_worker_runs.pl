@@ -2,9 +2,10 @@
 #
 # The background worker keeps jobs fresh with no run_job() call: it builds
 # a new job's target, then follows inserts (late ones too), deletes and
-# updates; it shows in pg_stat_activity; its settings change on SIGHUP; a
-# job's NOTIFY channel gets a JSON payload after each run that changed
-# sessions; jobs in two databases both run; an inactive job is not run.
+# updates; it shows in pg_stat_activity; its settings change on SIGHUP, and
+# only then; a job's NOTIFY channel gets a JSON payload after each run that
+# changed sessions; jobs in two databases both run, or only the one that
+# sessionize.databases lists; an inactive job is not run.
 # Every target is compared with a recomputation (verify()).
 
 use strict;
@@ -130,6 +131,16 @@ foreach my $i (1 .. 20 * $PostgreSQL::Test::Utils::timeout_default)
 }
 ok($logged, 'after SIGHUP the scheduler logs its runs at the new level');
 
+# Only SIGHUP: a setting changed in the files without one is not taken (the
+# scheduler reads them once per signal, not at every look).
+$node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.log_level = 'debug1'});
+my $log_offset = -s $node->logfile;
+$node->safe_psql('postgres', q{INSERT INTO ev VALUES (2, '2026-03-01 12:00', 'no hup')});
+ok(caught_up('postgres', 1), 'a run after the files changed with no SIGHUP');
+ok($node->log_contains(qr/LOG:  sessionize job 1: \d+ events inserted/, $log_offset),
+	'with no SIGHUP the scheduler keeps its settings: it still logs its runs');
+$node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.log_level = 'log'});
+
 # sessionize.enabled = off stops the schedulers; on starts them again.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.enabled = off; SELECT pg_reload_conf()});
 ok($node->poll_query_until('postgres',
@@ -162,6 +173,16 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM sessionize.verify(1)'), '0
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_stat_activity
 	WHERE backend_type = 'sessionize scheduler'}), 'postgres,second', 'one scheduler per database');
+
+# sessionize.databases: only the databases it lists have a scheduler.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET sessionize.databases = 'second'; SELECT pg_reload_conf()});
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(datname, ',' ORDER BY datname) = 'second' FROM pg_stat_activity
+	WHERE backend_type = 'sessionize scheduler'}), 'sessionize.databases: only the listed database has a scheduler');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET sessionize.databases; SELECT pg_reload_conf()});
+ok($node->poll_query_until('postgres', q{
+	SELECT string_agg(datname, ',' ORDER BY datname) = 'postgres,second' FROM pg_stat_activity
+	WHERE backend_type = 'sessionize scheduler'}), 'with the list empty again, every database has one');
 
 # An inactive job is not scheduled (while an active one in the same
 # database, written to after it, runs twice), and run_job() still runs it.
