@@ -14,14 +14,18 @@ SELECT sessionize.create_job('clicks', 'user_id', 'ts', interval '10 minutes') A
 CREATE INDEX ON clicks (user_id, ts);
 SELECT :job > 0 AS created;
 
--- The target: <source>_sessions beside the source, of the source's user type.
+-- The target: <source>_sessions beside the source, of the source's user
+-- type, with no index until the first run has loaded it.
 \d clicks_sessions
 SELECT job_id, source, target, owner = current_user::regrole AS mine, active, gap,
        allowed_lateness, schedule_interval, pending_rebuild, watermark
 FROM sessionize.job_status;
 
--- The first run is the full build.
+-- The first run is the full build; it then builds the target's two
+-- indexes: the unique session key and the open sessions.
 SELECT * FROM sessionize.run_job(:job);
+SELECT indexrelid::regclass AS index, indisunique, pg_get_indexdef(indexrelid) AS definition
+FROM pg_index WHERE indrelid = 'clicks_sessions'::regclass ORDER BY indexrelid::regclass::text;
 SELECT user_id, session_start, last_event_at, session_end, event_count, closed
 FROM clicks_sessions ORDER BY 1, 2;
 SELECT * FROM sessionize.verify(:job);

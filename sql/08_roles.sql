@@ -140,7 +140,7 @@ SELECT p.oid::regprocedure AS function
 FROM pg_proc p
 WHERE p.pronamespace = 'sessionize'::regnamespace AND p.proname LIKE '\_%'
   AND has_function_privilege('public', p.oid, 'EXECUTE')
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT has_function_privilege('public', 'sessionize.capture()', 'EXECUTE') AS capture_executable_by_public;
 
 SELECT sessionize.drop_job(:s, drop_target => true);

@@ -296,12 +296,19 @@ CREATE TABLE idx_ev (u int, ts timestamptz);
 CREATE TABLE idx_ev_sessions_key (x int);
 CREATE SEQUENCE idx_ev_sessions_open;
 SELECT sessionize.create_job('idx_ev', 'u', 'ts', interval '1 minute') AS ijob \gset
+-- (a target create_job() makes gets its indexes from its first run)
+SET client_min_messages = warning;
+SELECT full_rebuild FROM sessionize.run_job(:ijob);
+RESET client_min_messages;
 SELECT i.indisunique, pg_get_indexdef(i.indexrelid) ~ '\(u, session_start\)$' AS on_user_start,
        pg_get_expr(i.indpred, i.indrelid) AS predicate
 FROM pg_index i WHERE i.indrelid = 'idx_ev_sessions'::regclass ORDER BY 1 DESC;
 -- a 63-byte name: the old index name was truncated onto the table's own
 SELECT sessionize.create_job('idx_ev', 'u', 'ts', interval '1 minute',
                              target => repeat('日', 21)) AS mjob \gset
+SET client_min_messages = warning;
+SELECT full_rebuild FROM sessionize.run_job(:mjob);
+RESET client_min_messages;
 SELECT count(*) FILTER (WHERE i.indisunique) AS unique_indexes, count(*) AS indexes
 FROM pg_index i WHERE i.indrelid = (SELECT target FROM sessionize.jobs WHERE job_id = :mjob);
 -- a reused target with a suitable unique index keeps it, and gets no other
@@ -309,7 +316,7 @@ CREATE TABLE idx_reused (u int, session_start timestamptz, last_event_at timesta
                          session_end timestamptz, event_count bigint, closed boolean);
 CREATE UNIQUE INDEX idx_reused_mine ON idx_reused (u, session_start);
 SELECT sessionize.create_job('idx_ev', 'u', 'ts', interval '1 minute', target => 'idx_reused') AS rjob \gset
-SELECT indexrelid::regclass, indisunique FROM pg_index WHERE indrelid = 'idx_reused'::regclass ORDER BY 1::text;
+SELECT indexrelid::regclass, indisunique FROM pg_index WHERE indrelid = 'idx_reused'::regclass ORDER BY indexrelid::regclass::text;
 -- the jobs run
 INSERT INTO idx_ev VALUES (1, '2026-01-01'), (1, '2026-01-01 00:01'), (2, '2026-01-01');
 SELECT sessions_inserted FROM sessionize.run_job(:ijob);
@@ -317,6 +324,32 @@ INSERT INTO idx_ev VALUES (1, '2026-01-01 00:02');
 SELECT events_inserted, sessions_updated FROM sessionize.run_job(:ijob);
 SELECT count(*) AS verify_differences FROM sessionize.verify(:ijob);
 SELECT sessions_inserted FROM sessionize.run_job(:rjob);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:rjob);
+-- a target whose indexes were all dropped gets the job's two back at its
+-- next full build (here after a new gap), with the same sessions
+DO $$
+DECLARE i regclass;
+BEGIN
+    FOR i IN SELECT indexrelid::regclass FROM pg_index WHERE indrelid = 'idx_ev_sessions'::regclass LOOP
+        EXECUTE format('DROP INDEX %s', i);
+    END LOOP;
+END $$;
+SELECT sessionize.alter_job(:ijob, gap => interval '2 minutes');
+SET client_min_messages = warning;
+SELECT full_rebuild FROM sessionize.run_job(:ijob);
+RESET client_min_messages;
+SELECT i.indisunique, pg_get_indexdef(i.indexrelid) ~ '\(u, session_start\)$' AS on_user_start,
+       pg_get_expr(i.indpred, i.indrelid) AS predicate
+FROM pg_index i WHERE i.indrelid = 'idx_ev_sessions'::regclass ORDER BY 1 DESC;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:ijob);
+-- a target with any index keeps what it has through a full build: the
+-- reused one above, without the open-sessions index, after a new gap
+DROP INDEX idx_reused_session_start_idx;
+SELECT sessionize.alter_job(:rjob, gap => interval '2 minutes');
+SET client_min_messages = warning;
+SELECT full_rebuild FROM sessionize.run_job(:rjob);
+RESET client_min_messages;
+SELECT indexrelid::regclass, indisunique FROM pg_index WHERE indrelid = 'idx_reused'::regclass ORDER BY indexrelid::regclass::text;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:rjob);
 SELECT sessionize.drop_job(:ijob, drop_target => true);
 SELECT sessionize.drop_job(:mjob, drop_target => true);
