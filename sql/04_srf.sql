@@ -176,6 +176,8 @@ SELECT sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')
 \set VERBOSITY default
 SELECT * FROM sessionize.sessionize('s_events', 'nope', 'ts', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'nope', interval '10 minutes')
+    AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'payload', interval '10 minutes')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 minutes')

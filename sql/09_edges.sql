@@ -467,4 +467,35 @@ SELECT session_end FROM sessionize.sessionize('e_far', 'u', 'ts', interval '5 da
     AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 DROP TABLE e_far;
 
+-- ---------------------------------------------------------------------------
+-- 8. session_srf.c: a foreign table, alone or as a partition, is read
+-- through the executor (its foreign data wrapper), never scanned as if it
+-- were a heap table: sessionize() fails as a query of it fails (here the
+-- wrapper has no handler), and does not crash the server.
+-- ---------------------------------------------------------------------------
+CREATE FOREIGN DATA WRAPPER e_nohandler;
+CREATE SERVER e_server FOREIGN DATA WRAPPER e_nohandler;
+CREATE FOREIGN TABLE e_foreign (u int, ts timestamptz) SERVER e_server;
+CREATE TABLE e_mixed (u int, ts timestamptz) PARTITION BY RANGE (ts);
+CREATE TABLE e_mixed_1 PARTITION OF e_mixed FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE FOREIGN TABLE e_mixed_2 PARTITION OF e_mixed
+    FOR VALUES FROM ('2026-02-01') TO ('2026-03-01') SERVER e_server;
+INSERT INTO e_mixed_1 VALUES (1, '2026-01-01 00:00'), (1, '2026-01-01 00:05'), (2, '2026-01-01 00:30');
+SELECT count(*) FROM e_foreign;
+SELECT * FROM sessionize.sessionize('e_foreign', 'u', 'ts', interval '10 minutes')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+SELECT count(*) FROM e_mixed;
+SELECT * FROM sessionize.sessionize('e_mixed', 'u', 'ts', interval '10 minutes')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
+-- (its heap partition alone is read as usual)
+SELECT e_count_diff(
+    'SELECT * FROM e_reference(''SELECT u, ts FROM e_mixed_1'', ''10 minutes'')',
+    $$SELECT u::text, session_start, last_event_at, event_count
+      FROM sessionize.sessionize('e_mixed_1', 'u', 'ts', interval '10 minutes')
+      AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)$$);
+DROP TABLE e_mixed;
+DROP FOREIGN TABLE e_foreign;
+DROP SERVER e_server;
+DROP FOREIGN DATA WRAPPER e_nohandler;
+
 DROP FUNCTION e_reference(text, interval), e_count_diff(text, text);

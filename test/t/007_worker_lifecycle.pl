@@ -4,15 +4,19 @@
 # pg_terminate_backend() comes back and carries on; one killed with -9 in
 # the middle of a run takes the server through crash recovery, after which
 # the run is recorded as crashed and the job's changes are applied exactly
-# once; the launcher terminated comes back with its schedulers; the
-# extension dropped and created again while the worker runs is taken up
-# quietly; DROP DATABASE is not refused because of a scheduler.
+# once; the launcher terminated comes back with its schedulers, even when
+# a scheduler of the earlier launcher does not stop; the extension dropped
+# and created again while the worker runs is taken up quietly; DROP
+# DATABASE is not refused because of a scheduler.  With no background
+# worker slot free, a database's scheduler is tried again after
+# sessionize.naptime, not at each wake-up of the launcher.
 
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(usleep);
 
 my $node = PostgreSQL::Test::Cluster->new('lifecycle');
 $node->init;
@@ -108,7 +112,21 @@ is($node->safe_psql('postgres', 'SELECT total_failures FROM sessionize.job_state
 	$failures_before + 1, 'the crash counts as a failure of the job');
 
 # The launcher terminated: it comes back (after its restart time), and so
-# do the schedulers it had.
+# do the schedulers it had, even when a scheduler of the earlier launcher
+# does not stop: here one is stopped with SIGSTOP, so that it cannot take
+# its SIGTERM.  The new launcher waits for it at most 100 times 100 ms,
+# then frees its slot and starts schedulers again.  The scheduler is
+# stopped while it sleeps (waiting on its latch), holding no lock.
+my $stuck;
+foreach my $try (1 .. 100)
+{
+	$stuck = scheduler_pid('postgres');
+	kill 'STOP', $stuck;
+	last if $node->safe_psql('postgres', qq{
+		SELECT wait_event_type = 'Extension' FROM pg_stat_activity WHERE pid = $stuck}) eq 't';
+	kill 'CONT', $stuck;
+	usleep(100_000);
+}
 my $launcher = $node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'sessionize launcher'");
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($launcher)");
@@ -117,7 +135,13 @@ ok($node->poll_query_until('postgres', qq{
 	'the launcher comes back');
 $node->safe_psql('postgres', q{INSERT INTO ev VALUES (4, '2026-01-06')});
 ok(caught_up(), 'with a scheduler that runs the job');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND pid <> $stuck}),
+	'1', 'a new one, while the stuck one of the earlier launcher still hangs');
 exact('target exact');
+kill 'CONT', $stuck;
+ok($node->poll_query_until('postgres', qq{SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $stuck}),
+	'let go, the stuck scheduler takes its SIGTERM');
 
 # DROP EXTENSION while the worker runs, then CREATE EXTENSION again.
 my $offset = -s $node->logfile;
@@ -148,4 +172,61 @@ $node->safe_psql('postgres', q{INSERT INTO ev VALUES (5, '2026-01-07')});
 ok(caught_up(), 'the other database is still served');
 
 $node->stop;
+
+# With no background worker slot free for a scheduler, the launcher logs it
+# and tries again after sessionize.naptime, not at each wake-up.  Here one
+# scheduler fits (max_worker_processes: the launcher and one more), the
+# naptime is an hour, database a has the scheduler and b was refused one.
+# When a's scheduler stops, neither gets one before the naptime has passed;
+# a job created in b asks for b's scheduler, which then starts at once.
+my $busy = PostgreSQL::Test::Cluster->new('busy');
+$busy->init;
+$busy->append_conf('postgresql.conf', q{
+shared_preload_libraries = 'sessionize'
+sessionize.naptime = '1h'
+sessionize.databases = 'a,b'
+max_worker_processes = 2
+max_logical_replication_workers = 0
+max_parallel_workers = 0
+timezone = 'UTC'
+});
+$busy->start;
+my $job = q{
+	CREATE EXTENSION IF NOT EXISTS sessionize;
+	CREATE TABLE IF NOT EXISTS ev (u int, ts timestamptz);
+	SELECT sessionize.create_job('ev', 'u', 'ts', interval '10 minutes');
+};
+sub schedulers
+{
+	return $busy->safe_psql('postgres', q{
+		SELECT coalesce(string_agg(datname, ',' ORDER BY datname), '') FROM pg_stat_activity
+		WHERE backend_type = 'sessionize scheduler'});
+}
+$busy->safe_psql('postgres', 'CREATE DATABASE a');
+$busy->safe_psql('postgres', 'CREATE DATABASE b');
+$busy->safe_psql('a', $job);
+ok($busy->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'a'}),
+	'a job created in a starts its scheduler');
+$busy->safe_psql('b', $job);
+ok($busy->wait_for_log(
+		qr/could not start a scheduler for database "b": no background worker slot free/, 0),
+	'b gets none: no background worker slot is free');
+# (time for the launcher to take b's wake-up request, and to fail again)
+usleep(1_000_000);
+my $a_pid = $busy->safe_psql('postgres', q{
+	SELECT pid FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'a'});
+$busy->safe_psql('postgres', "SELECT pg_terminate_backend($a_pid)");
+ok($busy->poll_query_until('postgres', qq{SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $a_pid}),
+	"a's scheduler stopped");
+usleep(2_000_000);
+is(schedulers(), '', 'the launcher, woken by that, starts none before the naptime has passed');
+$busy->safe_psql('b', q{
+	CREATE TABLE ev2 (u int, ts timestamptz);
+	SELECT sessionize.create_job('ev2', 'u', 'ts', interval '10 minutes');
+});
+ok($busy->poll_query_until('postgres', q{
+	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'}),
+	'a job created in b starts its scheduler at once');
+$busy->stop;
 done_testing();
