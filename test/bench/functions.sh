@@ -142,23 +142,7 @@ Q[sql_lag_sum]=$(sess_count "$SQL_LAG_SUM")
 # user's last time and count from whole-partition max()/count() windows
 # (about 15% slower) and one that keeps session starts and ends (about 8%).
 NAME[sql_boundaries]="4b. SQL: LAG, boundary rows only"
-SQL_BOUNDARIES="SELECT user_id, session_start, last_event_at, event_count FROM (
-  SELECT user_id, event_ts AS session_start, is_new,
-         CASE WHEN is_last THEN event_ts
-              WHEN lead(is_new) OVER w2 THEN lead(prev_ts) OVER w2
-              ELSE lead(event_ts) OVER w2 END AS last_event_at,
-         CASE WHEN is_last THEN 1
-              WHEN lead(is_new) OVER w2 THEN lead(rn) OVER w2 - rn
-              ELSE lead(rn) OVER w2 - rn + 1 END AS event_count
-  FROM (SELECT user_id, event_ts, prev_ts, rn, is_last,
-               prev_ts IS NULL OR event_ts - prev_ts > $GAP AS is_new
-        FROM (SELECT user_id, event_ts, lag(event_ts) OVER w AS prev_ts, row_number() OVER w AS rn,
-                     lead(false, 1, true) OVER w AS is_last
-              FROM events WHERE event_ts IS NOT NULL
-              WINDOW w AS (PARTITION BY user_id ORDER BY event_ts)) e) b
-  WHERE is_new OR is_last
-  WINDOW w2 AS (PARTITION BY user_id ORDER BY event_ts)) s
-WHERE is_new"
+SQL_BOUNDARIES=$(bench_sql_boundaries)
 Q[sql_boundaries]=$(sess_count "$SQL_BOUNDARIES")
 
 NAME[sql_per_event]="5. SQL per event: LAG + SUM"

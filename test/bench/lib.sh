@@ -40,3 +40,29 @@ sql() {
 	printf '%s\n' "$1" | as_pg env PGOPTIONS='-c client_min_messages=warning' \
 		"$BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$BENCH_PORT_IN_USE" -U postgres -d postgres -At
 }
+
+# The best plain-SQL way to sessionize events(user_id, event_ts) with the gap
+# $GAP (functions.sh's 4b): LAG, then only the rows that start or end a
+# session, whose ends come from the next kept row.  One row per session:
+# user_id, session_start, last_event_at, event_count.
+bench_sql_boundaries() {
+	cat <<SQL
+SELECT user_id, session_start, last_event_at, event_count FROM (
+  SELECT user_id, event_ts AS session_start, is_new,
+         CASE WHEN is_last THEN event_ts
+              WHEN lead(is_new) OVER w2 THEN lead(prev_ts) OVER w2
+              ELSE lead(event_ts) OVER w2 END AS last_event_at,
+         CASE WHEN is_last THEN 1
+              WHEN lead(is_new) OVER w2 THEN lead(rn) OVER w2 - rn
+              ELSE lead(rn) OVER w2 - rn + 1 END AS event_count
+  FROM (SELECT user_id, event_ts, prev_ts, rn, is_last,
+               prev_ts IS NULL OR event_ts - prev_ts > $GAP AS is_new
+        FROM (SELECT user_id, event_ts, lag(event_ts) OVER w AS prev_ts, row_number() OVER w AS rn,
+                     lead(false, 1, true) OVER w AS is_last
+              FROM events WHERE event_ts IS NOT NULL
+              WINDOW w AS (PARTITION BY user_id ORDER BY event_ts)) e) b
+  WHERE is_new OR is_last
+  WINDOW w2 AS (PARTITION BY user_id ORDER BY event_ts)) s
+WHERE is_new
+SQL
+}

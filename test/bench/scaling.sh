@@ -65,24 +65,7 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 
 scan_q="SELECT count(*) FROM events"
 # test/bench/functions.sh's 4b, counted as it counts sessions
-sql_q="SELECT count(*) FROM (
-  SELECT user_id, session_start, last_event_at, event_count FROM (
-    SELECT user_id, event_ts AS session_start, is_new,
-           CASE WHEN is_last THEN event_ts
-                WHEN lead(is_new) OVER w2 THEN lead(prev_ts) OVER w2
-                ELSE lead(event_ts) OVER w2 END AS last_event_at,
-           CASE WHEN is_last THEN 1
-                WHEN lead(is_new) OVER w2 THEN lead(rn) OVER w2 - rn
-                ELSE lead(rn) OVER w2 - rn + 1 END AS event_count
-    FROM (SELECT user_id, event_ts, prev_ts, rn, is_last,
-                 prev_ts IS NULL OR event_ts - prev_ts > $GAP AS is_new
-          FROM (SELECT user_id, event_ts, lag(event_ts) OVER w AS prev_ts, row_number() OVER w AS rn,
-                       lead(false, 1, true) OVER w AS is_last
-                FROM events WHERE event_ts IS NOT NULL
-                WINDOW w AS (PARTITION BY user_id ORDER BY event_ts)) e) b
-    WHERE is_new OR is_last
-    WINDOW w2 AS (PARTITION BY user_id ORDER BY event_ts)) s
-  WHERE is_new) q WHERE q.last_event_at >= q.session_start AND q.event_count > 0"
+sql_q="SELECT count(*) FROM ($(bench_sql_boundaries)) q WHERE q.last_event_at >= q.session_start AND q.event_count > 0"
 srf_q="SELECT count(*) FROM sessionize.sessionize('events', 'user_id', 'event_ts', $GAP)
   AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
   WHERE s.last_event_at >= s.session_start AND s.event_count > 0"
