@@ -111,6 +111,18 @@ typedef struct UserEntry
 	bool		dirty;			/* may an event have joined emitted sessions? */
 } UserEntry;
 
+/*
+ * A set of users by hash, as bits: a power of two bytes, a bit clear means
+ * no user whose hash maps to it is in the set.  The dirty users and, while
+ * a round spills, the users in its table.
+ */
+typedef struct HashBitmap
+{
+	uint8	   *bits;			/* NULL: not allocated (yet) */
+	Size		size;			/* bytes */
+	uint32		mask;			/* size * 8 - 1 */
+} HashBitmap;
+
 static inline uint32 user_hash(UserSessions *us, Datum key);
 static inline bool user_equal(UserSessions *us, Datum a, Datum b);
 static bool table_may_double(UserSessions *us, uint64 size);
@@ -211,8 +223,7 @@ struct UserSessions
 	 * Once the round spills, the users in the table, by hash: a bit clear
 	 * means the user is not there (see find_user()).
 	 */
-	uint8	   *member_bits;
-	uint32		member_mask;
+	HashBitmap	members;
 
 	/* this round's partitions, once it spills */
 	int			npartitions;	/* 0 before */
@@ -242,9 +253,7 @@ struct UserSessions
 	Size		keybuf_size;
 
 	/* dirty users, see mark_dirty() */
-	uint8	   *dirty_bits;
-	Size		dirty_size;
-	uint32		dirty_mask;
+	HashBitmap	dirty;
 	bool		null_dirty;
 	bool		any_dirty;
 	UserSessions *retake;		/* during replay: what is taken back */
@@ -321,8 +330,8 @@ overhead(UserSessions *us)
 {
 	Size		o = 0;
 
-	if (us->dirty_bits != NULL)
-		o += us->dirty_size;
+	if (us->dirty.bits != NULL)
+		o += us->dirty.size;
 	if (us->tapeset != NULL)
 		o += MemoryContextMemAllocated(us->tapecxt, true);
 	/* the write buffers of partitions not written yet */
@@ -401,6 +410,27 @@ initial_table_size(UserSessions *us)
  * ----------------------------------------------------------------------
  */
 
+/* A bitmap of "want" bytes within [min, max], rounded down to a power of two. */
+static void
+hash_bitmap_size(HashBitmap *b, Size want, Size min, Size max)
+{
+	b->bits = NULL;
+	b->size = ((Size) 1) << pg_leftmost_one_pos64(Min(Max(want, min), max));
+	b->mask = (uint32) (b->size * 8 - 1);
+}
+
+static inline void
+hash_bitmap_set(HashBitmap *b, uint32 hash)
+{
+	b->bits[(hash & b->mask) >> 3] |= (uint8) (1 << (hash & 7));
+}
+
+static inline bool
+hash_bitmap_test(const HashBitmap *b, uint32 hash)
+{
+	return (b->bits[(hash & b->mask) >> 3] & (1 << (hash & 7))) != 0;
+}
+
 /*
  * Remember that the user's emitted sessions must be merged again.  The
  * bitmap is allocated when first needed, with a size fixed by the limit.
@@ -414,12 +444,12 @@ set_dirty(UserSessions *us, uint32 hash, bool keynull)
 		us->null_dirty = true;
 		return;
 	}
-	if (us->dirty_bits == NULL)
+	if (us->dirty.bits == NULL)
 	{
-		us->dirty_bits = MemoryContextAllocZero(us->cxt, us->dirty_size);
+		us->dirty.bits = MemoryContextAllocZero(us->cxt, us->dirty.size);
 		request_check(us);
 	}
-	us->dirty_bits[(hash & us->dirty_mask) >> 3] |= (uint8) (1 << (hash & 7));
+	hash_bitmap_set(&us->dirty, hash);
 }
 
 static void
@@ -433,8 +463,7 @@ mark_dirty(UserSessions *us, UserEntry *st, bool keynull)
 static inline bool
 is_dirty(UserSessions *us, uint32 hash)
 {
-	return us->dirty_bits != NULL &&
-		(us->dirty_bits[(hash & us->dirty_mask) >> 3] & (1 << (hash & 7))) != 0;
+	return us->dirty.bits != NULL && hash_bitmap_test(&us->dirty, hash);
 }
 
 /* Keep a user's latest session in its held run too. */
@@ -950,7 +979,7 @@ start_sorting(UserSessions *us)
 	memset(us->slices, 0, sizeof(us->slices));
 	us->tablecxt = NULL;
 	us->users = NULL;
-	us->member_bits = NULL;
+	us->members.bits = NULL;
 	us->mode = ROUND_SORT;
 	us->nsorted++;
 }
@@ -1080,26 +1109,21 @@ choose_partition_bits(UserSessions *us)
 static void
 build_member_filter(UserSessions *us)
 {
-	Size		size = Max(us->memory_limit / MEMBER_FILTER_FRACTION,
-						   MEMBER_FILTER_MIN);
 	userhash_iterator it;
 	UserEntry  *entry;
 
-	size = ((Size) 1) << pg_leftmost_one_pos64(size);
-	size = Min(size, ((Size) 1) << 29);	/* 2^32 bits */
-	us->member_bits = MemoryContextAllocZero(us->roundcxt, size);
-	us->member_mask = (uint32) (size * 8 - 1);
+	hash_bitmap_size(&us->members, us->memory_limit / MEMBER_FILTER_FRACTION,
+					 MEMBER_FILTER_MIN, ((Size) 1) << 29 /* 2^32 bits */ );
+	us->members.bits = MemoryContextAllocZero(us->roundcxt, us->members.size);
 	userhash_start_iterate(us->users, &it);
 	while ((entry = userhash_iterate(us->users, &it)) != NULL)
-		us->member_bits[(entry->hash & us->member_mask) >> 3] |=
-			(uint8) (1 << (entry->hash & 7));
+		hash_bitmap_set(&us->members, entry->hash);
 }
 
 static inline bool
 may_be_member(UserSessions *us, uint32 hash)
 {
-	return us->member_bits == NULL ||
-		(us->member_bits[(hash & us->member_mask) >> 3] & (1 << (hash & 7))) != 0;
+	return us->members.bits == NULL || hash_bitmap_test(&us->members, hash);
 }
 
 /* Stop admitting users: from now on, new users' events are spilled. */
@@ -1576,7 +1600,7 @@ begin_round(UserSessions *us, int used_bits, double expected)
 	us->round_expected = expected;
 	us->nchecked = 0;
 	us->check_interval = us->until_check = MEMORY_CHECK_INTERVAL;
-	us->member_bits = NULL;
+	us->members.bits = NULL;
 	us->npartitions = 0;
 	us->nopen = 0;
 	us->ntapes = 0;
@@ -1678,7 +1702,6 @@ user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	UserSessions *us = palloc0(sizeof(UserSessions));
 	TypeCacheEntry *typentry;
-	Size		bitmap;
 
 	us->cxt = cxt;
 	us->user_type = user_type;
@@ -1714,11 +1737,9 @@ user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
 	TupleDescInitEntryCollation(us->sortdesc, 4, collation);
 
 	/* the dirty bitmap: an eighth of the limit, a power of two */
-	bitmap = memory_limit > 0 ? memory_limit / DIRTY_BITMAP_FRACTION : DIRTY_BITMAP_MAX;
-	bitmap = Max(bitmap, DIRTY_BITMAP_MIN);
-	bitmap = Min(bitmap, DIRTY_BITMAP_MAX);
-	us->dirty_size = ((Size) 1) << pg_leftmost_one_pos64(bitmap);
-	us->dirty_mask = (uint32) (us->dirty_size * 8 - 1);
+	hash_bitmap_size(&us->dirty,
+					 memory_limit > 0 ? memory_limit / DIRTY_BITMAP_FRACTION : DIRTY_BITMAP_MAX,
+					 DIRTY_BITMAP_MIN, DIRTY_BITMAP_MAX);
 
 	/* small blocks, so that a buffer given back is memory given back */
 	us->tapecxt = AllocSetContextCreate(cxt, "sessionize spill",
@@ -1803,7 +1824,7 @@ user_sessions_finish(UserSessions *us)
 
 		/* the bitmap stays, to tell which sessions to take back */
 		if (limit > 0)
-			limit -= Min(limit / 2, us->dirty_size);
+			limit -= Min(limit / 2, us->dirty.size);
 		us->retake = user_sessions_create(us->user_type, us->collation,
 										  &us->rule, limit, false,
 										  us->emit, NULL, us->arg);
