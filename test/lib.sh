@@ -1,4 +1,5 @@
-# test/lib.sh: shared by test/run, test/demo and .ci/run.  Source it.
+# test/lib.sh: shared by test/run, test/demo, test/as-postgres,
+# test/valgrind, test/mutate and .ci/run.  Source it.
 #
 # ensure_packages  installs (as root, apt-get update once, then only what is
 #                  missing) the Debian packages that building and testing
@@ -8,6 +9,9 @@
 #                  otherwise, with our PATH (as root, in / when postgres
 #                  cannot enter the current directory)
 # elapsed_since    seconds since a `date +%s` value
+# copy_tree DIR    copies the checkout into DIR, without .git, the demo's
+#                  cluster, test/mutate's virtualenv and test output, owned
+#                  by postgres when we are root (for as_unprivileged)
 # ensure_dbt_venv  makes (once, then reuses) the virtualenv with dbt-core and
 #                  dbt-postgres that the dbt integration test runs
 
@@ -56,6 +60,16 @@ as_unprivileged() {
 }
 
 elapsed_since() { echo $(( $(date +%s) - $1 )); }
+
+copy_tree() {
+	local top
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd) || return 1
+	tar -C "$top" --exclude=./.git --exclude=./.demo --exclude=./.mutate --exclude='./tmp_check*' \
+		--exclude=./results --exclude=./output_iso --exclude=./log -cf - . | tar -C "$1" -xf - || return 1
+	if [ "$(id -u)" = 0 ]; then
+		chown -R postgres "$1"
+	fi
+}
 
 # PATH with this PostgreSQL's pg_config and server binaries first
 export PATH="$PG_BINDIR:$PATH"
