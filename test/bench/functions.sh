@@ -79,14 +79,7 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 # --------------------------------------------------------------------------
 t0=$(now)
 sql "CREATE EXTENSION sessionize;
-CREATE TABLE events (user_id int, event_ts timestamptz);
-SELECT setseed(0.42) \\g /dev/null
-INSERT INTO events (user_id, event_ts)
-SELECT user_id, timestamptz '2026-01-01' + sum(gap) OVER (PARTITION BY user_id ORDER BY i) * interval '1 second'
-FROM (SELECT i, (i % $USERS)::int AS user_id,
-             CASE WHEN random() < 0.85 THEN -90 * ln(1 - random()) ELSE -28800 * ln(1 - random()) END AS gap
-      FROM generate_series(1, $EVENTS) i) g
-ORDER BY 2;
+$(bench_events_sql events "$EVENTS" "$USERS")
 VACUUM ANALYZE events;
 CHECKPOINT;"
 echo "generated in $(elapsed "$t0") s: $(sql "SELECT pg_size_pretty(pg_table_size('events'))"), $(sql "SELECT count(*) FROM events") rows"

@@ -66,3 +66,20 @@ SELECT user_id, session_start, last_event_at, event_count FROM (
 WHERE is_new
 SQL
 }
+
+# The statements that fill TABLE(user_id int, event_ts timestamptz), made
+# here, with n events over u users: per user, gaps 85% short (exponential,
+# mean 90 s) and 15% long (exponential, mean 8 h), fixed seed, rows in time
+# order, as an append-only event log would have them.
+bench_events_sql() { # table n u
+	cat <<SQL
+CREATE TABLE $1 (user_id int, event_ts timestamptz);
+SELECT setseed(0.42) \\g /dev/null
+INSERT INTO $1 (user_id, event_ts)
+SELECT user_id, timestamptz '2026-01-01' + sum(gap) OVER (PARTITION BY user_id ORDER BY i) * interval '1 second'
+FROM (SELECT i, (i % $3)::int AS user_id,
+             CASE WHEN random() < 0.85 THEN -90 * ln(1 - random()) ELSE -28800 * ln(1 - random()) END AS gap
+      FROM generate_series(1, $2) i) g
+ORDER BY 2;
+SQL
+}

@@ -100,14 +100,7 @@ for events in $SIZES; do
 	for users in $USER_COUNTS; do
 		t0=$(now)
 		sql "DROP TABLE IF EXISTS events;
-		CREATE TABLE events (user_id int, event_ts timestamptz);
-		SELECT setseed(0.42) \\g /dev/null
-		INSERT INTO events (user_id, event_ts)
-		SELECT user_id, timestamptz '2026-01-01' + sum(gap) OVER (PARTITION BY user_id ORDER BY i) * interval '1 second'
-		FROM (SELECT i, (i % $users)::int AS user_id,
-		             CASE WHEN random() < 0.85 THEN -90 * ln(1 - random()) ELSE -28800 * ln(1 - random()) END AS gap
-		      FROM generate_series(1, $events) i) g
-		ORDER BY 2;
+		$(bench_events_sql events "$events" "$users")
 		VACUUM ANALYZE events;
 		CHECKPOINT;"
 		echo "  ($events events over $users users generated in $(elapsed "$t0") s, $(sql "SELECT pg_size_pretty(pg_table_size('events'))"))"

@@ -75,14 +75,7 @@ echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/') 
 
 t0=$(now)
 sql "CREATE EXTENSION sessionize;
-SELECT setseed(0.42) \\g /dev/null
-CREATE TABLE events_ordered (user_id int, event_ts timestamptz);
-INSERT INTO events_ordered (user_id, event_ts)
-SELECT user_id, timestamptz '2026-01-01' + sum(gap) OVER (PARTITION BY user_id ORDER BY i) * interval '1 second'
-FROM (SELECT i, (i % $USERS)::int AS user_id,
-             CASE WHEN random() < 0.85 THEN -90 * ln(1 - random()) ELSE -28800 * ln(1 - random()) END AS gap
-      FROM generate_series(1, $EVENTS) i) g
-ORDER BY 2;
+$(bench_events_sql events_ordered "$EVENTS" "$USERS")
 CREATE TABLE events_shuffled AS SELECT * FROM events_ordered ORDER BY random();
 VACUUM ANALYZE events_ordered;
 VACUUM ANALYZE events_shuffled;
