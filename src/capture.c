@@ -116,6 +116,8 @@ typedef struct CaptureState
 	char	   *user_column;
 	char	   *time_column;
 	Oid			owner;
+	bool		every_update;	/* the job has measures: an update of any
+								 * column may change them */
 	bool		have_watermark;
 	TimestampTz watermark;
 	SessionRule rule;
@@ -167,7 +169,8 @@ read_job(CaptureState *cs)
 	/* the job's source, columns, user type, gap, owner and watermark */
 	static const char *const job_sql =
 		"SELECT j.source, j.user_column, j.time_column, j.user_type, "
-		"j.gap, j.owner, s.watermark "
+		"j.gap, j.owner, s.watermark, "
+		"EXISTS (SELECT FROM sessionize.job_measures m WHERE m.job_id OPERATOR(pg_catalog.=) j.job_id) "
 		"FROM sessionize.jobs j "
 		"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
 		"WHERE j.job_id OPERATOR(pg_catalog.=) $1";
@@ -175,7 +178,7 @@ read_job(CaptureState *cs)
 	/* the same from the 0.1.0 catalog: the user type is the source column's */
 	static const char *const job_0_1_0_sql =
 		"SELECT j.source, j.user_column, j.time_column, a.atttypid, "
-		"j.gap, j.owner, s.watermark "
+		"j.gap, j.owner, s.watermark, false "
 		"FROM sessionize.jobs j "
 		"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
 		"LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) j.source "
@@ -219,6 +222,7 @@ read_job(CaptureState *cs)
 	cs->have_watermark = !isnull;
 	if (!isnull)
 		cs->watermark = DatumGetTimestampTz(d);
+	cs->every_update = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 	return true;
 }
 
@@ -305,15 +309,16 @@ add_deleted(CaptureState *cs, Datum u, bool unull, int64 ts)
 
 /*
  * One old and one new version of a row (either may be absent): a pair with
- * the same user and time changes nothing; otherwise the old one is deleted
- * and the new one inserted.
+ * the same user and time changes nothing (unless the job has measures,
+ * which any column may feed); otherwise the old one is deleted and the new
+ * one inserted.
  */
 static void
 add_change(CaptureState *cs,
 		   bool have_old, Datum ou, bool ounull, int64 ot, bool otnull,
 		   bool have_new, Datum nu, bool nunull, int64 nt, bool ntnull)
 {
-	if (have_old && have_new && otnull == ntnull && ounull == nunull &&
+	if (have_old && have_new && !cs->every_update && otnull == ntnull && ounull == nunull &&
 		(otnull || ot == nt) &&
 		(ounull || datumIsEqual(ou, nu, cs->userbyval, cs->usertyplen)))
 		return;					/* this row kept its user and time */

@@ -29,6 +29,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
@@ -37,6 +38,7 @@
 
 #include "compat.h"
 #include "job_runner.h"
+#include "measures.h"
 #include "refresh.h"
 #include "security.h"
 
@@ -48,23 +50,96 @@ PG_FUNCTION_INFO_V1(sessionize_verify);
 PG_FUNCTION_INFO_V1(sessionize_run_job);
 PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 
-#define MAX_API_ARGS 8
+#define MAX_API_ARGS 9
+
+/*
+ * A measure list, parsed: the arrays (column names, definitions, result
+ * types) that replace the caller's text, argument argno, in the call of the
+ * body; isnull when the caller gave none (NULL).
+ */
+typedef struct MeasureArgs
+{
+	int			argno;
+	bool		isnull;
+	Datum		arrays[3];
+} MeasureArgs;
+
+/*
+ * Parse the measure list of argument argno, if any, over the source and
+ * its columns (NULL: there is no such relation or column, which the body
+ * reports), as the caller with the caller's search_path: see measures.c.
+ * An empty list (only spaces) means no measures: empty arrays.
+ */
+static void
+parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
+				  const char *user_column, const char *time_column,
+				  MeasureArgs *margs)
+{
+	char	   *list;
+	List	   *measures = NIL;
+	Datum	   *names;
+	Datum	   *defs;
+	Datum	   *types;
+	ListCell   *lc;
+	int			n = 0;
+
+	margs->argno = argno;
+	margs->isnull = PG_ARGISNULL(argno);
+	if (margs->isnull)
+		return;
+	list = TextDatumGetCString(PG_GETARG_DATUM(argno));
+	if (strspn(list, " \t\r\n") < strlen(list))
+	{
+		AttrNumber	tatt;
+
+		/* leave a missing source or column, or a wrong time type, to the body */
+		if (!OidIsValid(source) || get_rel_name(source) == NULL ||
+			user_column == NULL || time_column == NULL ||
+			get_attnum(source, user_column) <= 0 ||
+			(tatt = get_attnum(source, time_column)) <= 0 ||
+			get_atttype(source, tatt) != TIMESTAMPTZOID)
+		{
+			margs->isnull = true;
+			return;
+		}
+		measures = sessionize_parse_measures(list, source, user_column, time_column);
+	}
+	names = palloc(sizeof(Datum) * (list_length(measures) + 1));
+	defs = palloc(sizeof(Datum) * (list_length(measures) + 1));
+	types = palloc(sizeof(Datum) * (list_length(measures) + 1));
+	foreach(lc, measures)
+	{
+		JobMeasure *m = lfirst(lc);
+		Name		name = palloc0(NAMEDATALEN);
+
+		namestrcpy(name, m->name);
+		names[n] = NameGetDatum(name);
+		defs[n] = CStringGetTextDatum(m->definition);
+		types[n] = CStringGetTextDatum(m->type);
+		n++;
+	}
+	margs->arrays[0] = PointerGetDatum(construct_array(names, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
+	margs->arrays[1] = PointerGetDatum(construct_array(defs, n, TEXTOID, -1, false, TYPALIGN_INT));
+	margs->arrays[2] = PointerGetDatum(construct_array(types, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
 
 /*
  * Run SELECT <body>(caller, args...) as the extension owner and return its
  * result, which must be of a pass-by-value type (or void).
  */
 static Datum
-call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *isnull)
+call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *isnull,
+							 const MeasureArgs *margs)
 {
 	int			nargs = PG_NARGS();
-	Oid			argtypes[MAX_API_ARGS + 1];
-	Datum		values[MAX_API_ARGS + 1];
-	char		nulls[MAX_API_ARGS + 1];
+	Oid			argtypes[MAX_API_ARGS + 3];
+	Datum		values[MAX_API_ARGS + 3];
+	char		nulls[MAX_API_ARGS + 3];
 	StringInfoData query;
 	SessionizeIdentity saved;
 	Datum		result;
 	int			i;
+	int			n = 1;
 	int			ret;
 
 	Assert(nargs <= MAX_API_ARGS);
@@ -76,17 +151,31 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 	nulls[0] = ' ';
 	for (i = 0; i < nargs; i++)
 	{
-		argtypes[i + 1] = get_fn_expr_argtype(fcinfo->flinfo, i);
-		values[i + 1] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
-		nulls[i + 1] = PG_ARGISNULL(i) ? 'n' : ' ';
-		appendStringInfo(&query, ", $%d", i + 2);
+		if (margs && i == margs->argno)
+		{
+			/* the parsed measures instead of the caller's text */
+			for (int k = 0; k < 3; k++)
+			{
+				argtypes[n] = k == 0 ? NAMEARRAYOID : TEXTARRAYOID;
+				values[n] = margs->isnull ? (Datum) 0 : margs->arrays[k];
+				nulls[n] = margs->isnull ? 'n' : ' ';
+				n++;
+				appendStringInfo(&query, ", $%d", n);
+			}
+			continue;
+		}
+		argtypes[n] = get_fn_expr_argtype(fcinfo->flinfo, i);
+		values[n] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
+		nulls[n] = PG_ARGISNULL(i) ? 'n' : ' ';
+		n++;
+		appendStringInfo(&query, ", $%d", n);
 	}
 	appendStringInfoChar(&query, ')');
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	sessionize_become(sessionize_extension_owner(), false, &saved);
-	ret = SPI_execute_with_args(query.data, nargs + 1, argtypes, values, nulls,
+	ret = SPI_execute_with_args(query.data, n, argtypes, values, nulls,
 								false, 1);
 	if (ret != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "%s failed: %s", body, SPI_result_code_string(ret));
@@ -99,13 +188,24 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 /*
  * create_job(source regclass, user_column name, time_column name,
  *			  gap interval, target name, allowed_lateness interval,
- *			  schedule_interval interval, notify text) returns bigint
+ *			  schedule_interval interval, notify text, measures text)
+ *			  returns bigint
+ *
+ * Who may call it: anyone; the body checks the caller's privileges on the
+ * source and the target's schema.  The measures are parsed and checked as
+ * the caller (see measures.c), the rest runs as the extension owner.
  */
 Datum
 sessionize_create_job(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
-	Datum		job_id = call_body_as_extension_owner(fcinfo, "sessionize._create_job", &isnull);
+	MeasureArgs margs;
+	Datum		job_id;
+
+	parse_measure_arg(fcinfo, 8, PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0),
+					  PG_ARGISNULL(1) ? NULL : NameStr(*PG_GETARG_NAME(1)),
+					  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)), &margs);
+	job_id = call_body_as_extension_owner(fcinfo, "sessionize._create_job", &isnull, &margs);
 
 	if (isnull)
 		PG_RETURN_NULL();
@@ -118,21 +218,60 @@ sessionize_drop_job(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
 
-	(void) call_body_as_extension_owner(fcinfo, "sessionize._drop_job", &isnull);
+	(void) call_body_as_extension_owner(fcinfo, "sessionize._drop_job", &isnull, NULL);
 	PG_RETURN_VOID();
 }
 
 /*
  * alter_job(job_id bigint, gap interval, allowed_lateness interval,
- *			 schedule_interval interval, active boolean, notify text)
- *			 returns void
+ *			 schedule_interval interval, active boolean, notify text,
+ *			 measures text) returns void
+ *
+ * Who may call it: a member of the job's owner (the body checks).  The
+ * measures are parsed as the caller (see measures.c), the rest runs as the
+ * extension owner.
  */
 Datum
 sessionize_alter_job(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
+	MeasureArgs margs = {.argno = 6, .isnull = true};
 
-	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull);
+	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(6))
+	{
+		/* the job's source and columns, to parse the measures over */
+		Oid			source = InvalidOid;
+		char	   *user_column = NULL;
+		char	   *time_column = NULL;
+		Oid			argtype = INT8OID;
+		Datum		arg = PG_GETARG_DATUM(0);
+		SessionizeIdentity saved;
+
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		sessionize_become(sessionize_extension_owner(), false, &saved);
+		if (SPI_execute_with_args("SELECT source::pg_catalog.oid, user_column::pg_catalog.text, "
+								  "time_column::pg_catalog.text FROM sessionize.jobs "
+								  "WHERE job_id OPERATOR(pg_catalog.=) $1",
+								  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read sessionize.jobs");
+		if (SPI_processed == 1)
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+			source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+			MemoryContextSwitchTo(spicxt);
+			user_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+			time_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+			user_column = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, user_column);
+			time_column = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, time_column);
+		}
+		sessionize_restore(&saved);
+		SPI_finish();
+		if (OidIsValid(source))
+			parse_measure_arg(fcinfo, 6, source, user_column, time_column, &margs);
+	}
+	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull, &margs);
 	PG_RETURN_VOID();
 }
 

@@ -240,6 +240,38 @@ sessionize_catalog_read_job(int64 job_id, JobRecord *job)
 		job->watermark = DatumGetTimestampTz(d);
 }
 
+/* A job's measures, in their order: column_name, definition, result_type. */
+static const char *const read_measures_sql =
+"SELECT column_name::pg_catalog.text, definition, result_type "
+"FROM sessionize.job_measures WHERE job_id OPERATOR(pg_catalog.=) $1 ORDER BY position";
+
+/*
+ * A job's measures (a List of JobMeasure, NIL for none), read with a new
+ * snapshot of the catalog, allocated in the current memory context.
+ */
+List *
+sessionize_catalog_read_measures(int64 job_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job_id)};
+	List	   *result = NIL;
+
+	if (catalog_execute(read_measures_sql, 1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the measures of job " INT64_FORMAT, job_id);
+	for (uint64 row = 0; row < SPI_processed; row++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[row];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		JobMeasure *m = palloc(sizeof(JobMeasure));
+
+		m->name = SPI_getvalue(tup, desc, 1);
+		m->definition = SPI_getvalue(tup, desc, 2);
+		m->type = SPI_getvalue(tup, desc, 3);
+		result = lappend(result, m);
+	}
+	return result;
+}
+
 /*
  * Record a successful run in job_state: watermark, counters (a full build
  * counts its events afresh), the schedule (due again schedule_interval

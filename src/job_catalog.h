@@ -47,6 +47,14 @@ typedef struct JobRecord
 	TimestampTz watermark;
 } JobRecord;
 
+/* A per-session measure of a job, as sessionize.job_measures holds it. */
+typedef struct JobMeasure
+{
+	char	   *name;			/* the target's column */
+	char	   *definition;		/* deparsed aggregate; columns as e.<column> */
+	char	   *type;			/* the result type, as format_type() writes it */
+} JobMeasure;
+
 /* What a run did: returned by run_job(), recorded in job_state and history. */
 typedef struct RunResult
 {
@@ -97,6 +105,7 @@ extern void sessionize_catalog_check_version(void);
 extern Oid	sessionize_catalog_lock_job(int64 job_id, Oid caller);
 extern Oid	sessionize_catalog_check_caller(int64 job_id, Oid caller);
 extern bool sessionize_catalog_try_lock_job(int64 job_id);
+extern List *sessionize_catalog_read_measures(int64 job_id);
 extern void sessionize_catalog_read_job(int64 job_id, JobRecord *job);
 extern void sessionize_catalog_record_run(int64 job_id, const RunResult *res,
 										  TimestampTz started);

@@ -175,6 +175,146 @@ job_column_type(int64 job_id, Oid relid, const char *relname, const char *column
 	return type;
 }
 
+/*
+ * Each measure's column must be in the target, of the measure's type, as
+ * create_job() or alter_job() made it.
+ */
+static void
+check_measure_columns(const JobInfo *job)
+{
+	ListCell   *lc;
+
+	foreach(lc, job->measures)
+	{
+		JobMeasure *m = lfirst(lc);
+		AttrNumber	attnum = get_attnum(job->target, m->name);
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+
+		if (attnum <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation %s does not exist", m->name, job->target_name),
+					 errdetail("Job " INT64_FORMAT " keeps its measure %s there.", job->job_id, m->definition),
+					 errhint("Set the job's measures again with sessionize.alter_job(" INT64_FORMAT ", measures => ...).",
+							 job->job_id)));
+		get_atttypetypmodcoll(job->target, attnum, &type, &typmod, &collation);
+		if (strcmp(format_type_with_typemod(type, typmod), m->type) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of relation %s is of type %s, not %s",
+							m->name, job->target_name, format_type_with_typemod(type, typmod), m->type),
+					 errdetail("Job " INT64_FORMAT " keeps its measure %s there.", job->job_id, m->definition),
+					 errhint("Set the job's measures again with sessionize.alter_job(" INT64_FORMAT ", measures => ...).",
+							 job->job_id)));
+	}
+}
+
+/*
+ * The measures' expressions, ", <definition> AS m<k>" each, over the
+ * source's rows as e.
+ */
+static char *
+measure_exprs(const JobInfo *job)
+{
+	StringInfoData q;
+	ListCell   *lc;
+
+	initStringInfo(&q);
+	foreach(lc, job->measures)
+	{
+		JobMeasure *m = lfirst(lc);
+
+		appendStringInfo(&q, ", %s AS m%d", m->definition, foreach_current_index(lc) + 1);
+	}
+	return q.data;
+}
+
+/* The measures' target columns, ", <column>" each. */
+static char *
+measure_columns(const JobInfo *job)
+{
+	StringInfoData q;
+	ListCell   *lc;
+
+	initStringInfo(&q);
+	foreach(lc, job->measures)
+		appendStringInfo(&q, ", %s", quote_identifier(((JobMeasure *) lfirst(lc))->name));
+	return q.data;
+}
+
+/* ", <column> = x.m<k>" for each measure. */
+static char *
+measure_assignments(const JobInfo *job)
+{
+	StringInfoData q;
+	ListCell   *lc;
+
+	initStringInfo(&q);
+	foreach(lc, job->measures)
+		appendStringInfo(&q, ", %s = x.m%d", quote_identifier(((JobMeasure *) lfirst(lc))->name),
+						 foreach_current_index(lc) + 1);
+	return q.data;
+}
+
+/* The measures' values of alias a: ", a.m<k>" each. */
+static char *
+measure_values(const JobInfo *job, const char *alias)
+{
+	StringInfoData q;
+
+	initStringInfo(&q);
+	for (int k = 1; k <= list_length(job->measures); k++)
+		appendStringInfo(&q, ", %s.m%d", alias, k);
+	return q.data;
+}
+
+/*
+ * Sessions with their measures, from scratch, in one statement over the
+ * source: each event gets its session's start from the window function
+ * session_start() in (user, time) order, and the events are grouped by
+ * user and session.  Columns u, session_start, last_event_at, session_end,
+ * event_count, m1, m2, ...  gap_param is the parameter of the exact gap,
+ * limit_param that of the latest time whose time + gap is in range (later
+ * sessions end at infinity, as sessionize() says).
+ */
+static char *
+grouped_sessions_sql(const JobInfo *job, int gap_param, int limit_param)
+{
+	return psprintf("SELECT e.%1$s AS u, e.sessionize_session_start AS session_start, "
+					"       max(e.%2$s) AS last_event_at, "
+					"       CASE WHEN max(e.%2$s) > $%5$d::timestamptz THEN 'infinity'::timestamptz "
+					"            ELSE max(e.%2$s) + $%4$d::interval END AS session_end, "
+					"       count(*) AS event_count%6$s "
+					"FROM (SELECT e.*, sessionize.session_start(e.%2$s, $%4$d::interval) "
+					"             OVER (PARTITION BY e.%1$s ORDER BY e.%2$s) AS sessionize_session_start "
+					"      FROM %3$s e WHERE e.%2$s IS NOT NULL) e "
+					"GROUP BY e.%1$s, e.sessionize_session_start",
+					job->user_ident, job->time_ident, job->source_name, gap_param, limit_param,
+					measure_exprs(job));
+}
+
+/*
+ * The measures of the sessions of alias r (columns u, session_start,
+ * last_event_at), recomputed from the source's events in each session's
+ * span, found through the source's (user, time) index: a LATERAL item
+ * named x with columns m1, m2, ...  A user's events between the start and
+ * the last event of one of its sessions are that session's.
+ */
+static char *
+measures_lateral(const JobInfo *job, const char *r)
+{
+	return psprintf("CROSS JOIN LATERAL (SELECT %6$s FROM ("
+					"  SELECT * FROM %1$s e WHERE e.%2$s %4$s %5$s.u "
+					"  AND e.%3$s >= %5$s.session_start AND e.%3$s <= %5$s.last_event_at "
+					"  UNION ALL "
+					"  SELECT * FROM %1$s e WHERE %5$s.u IS NULL AND e.%2$s IS NULL "
+					"  AND e.%3$s >= %5$s.session_start AND e.%3$s <= %5$s.last_event_at) e) x",
+					job->source_name, job->user_ident, job->time_ident, job->user_eq, r,
+					measure_exprs(job) + 2);
+}
+
 /* An interval as microseconds, days as 24 hours, clamped to [0, int64 max]. */
 static int64
 interval_usec_nonnegative(const Interval *iv)
@@ -346,6 +486,8 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 						   "a column of its sessions", INT8OID, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "closed",
 						   "a column of its sessions", BOOLOID, true);
+	job->measures = sessionize_catalog_read_measures(job_id);
+	check_measure_columns(job);
 	if (lock)
 		check_capture_installed(job);
 
@@ -404,13 +546,37 @@ run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
 	nulls[5] = ' ';
 }
 
-/* The statement that rebuilds the target from the whole source. */
+/*
+ * The statement that rebuilds the target from the whole source: with
+ * sessionize() when the job has no measures, else with the sessions and
+ * their measures grouped in one statement.
+ */
 static char *
 rebuild_sql(const JobInfo *job)
 {
 	StringInfoData q;
 
 	initStringInfo(&q);
+	if (job->measures != NIL)
+	{
+		appendStringInfo(&q,
+						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
+						 "srf AS MATERIALIZED (%s), "
+						 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
+						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
+						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
+						 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
+						 "               coalesce(s.session_end <= w.watermark, false)%s "
+						 "        FROM srf s, wm2 w RETURNING event_count) "
+						 "SELECT (SELECT coalesce(sum(event_count), 0) FROM ins)::bigint, 0::bigint, "
+						 "       (SELECT count(*) FROM ins), 0::bigint, "
+						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
+						 "FROM wm2 w",
+						 job->log_name, grouped_sessions_sql(job, 1, 5),
+						 job->target_name, job->target_user_ident, measure_columns(job),
+						 measure_values(job, "s"));
+		return q.data;
+	}
 	appendStringInfo(&q,
 					 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
 					 "srf AS MATERIALIZED ("
@@ -543,14 +709,14 @@ incremental_sql(const JobInfo *job)
 					 "matched AS (SELECT t.tid, f.* FROM fresh f JOIN touched t "
 					 "            ON t.session_start = f.session_start AND %2$s), "
 					 "upd AS (UPDATE %1$s t SET last_event_at = m.last_event_at, session_end = m.session_end, "
-					 "        event_count = m.event_count, closed = coalesce(m.session_end <= w.watermark, false) "
-					 "        FROM matched m, wm2 w WHERE t.ctid = m.tid RETURNING 1), "
+					 "        event_count = m.event_count, closed = coalesce(m.session_end <= w.watermark, false)%5$s "
+					 "        FROM matched m %6$s, wm2 w WHERE t.ctid = m.tid RETURNING 1), "
 					 "del AS (DELETE FROM %1$s t WHERE t.ctid IN (SELECT tid FROM touched EXCEPT ALL SELECT tid FROM matched) "
 					 "        RETURNING 1), "
-					 "ins AS (INSERT INTO %1$s (%4$s, session_start, last_event_at, session_end, event_count, closed) "
+					 "ins AS (INSERT INTO %1$s (%4$s, session_start, last_event_at, session_end, event_count, closed%7$s) "
 					 "        SELECT f.u, f.session_start, f.last_event_at, f.session_end, f.event_count, "
-					 "               coalesce(f.session_end <= w.watermark, false) "
-					 "        FROM fresh f, wm2 w "
+					 "               coalesce(f.session_end <= w.watermark, false)%8$s "
+					 "        FROM fresh f %9$s, wm2 w "
 					 "        WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.session_start = f.session_start AND %3$s) "
 					 "        RETURNING 1) "
 					 "SELECT (SELECT coalesce(sum(n), 0) FROM ch WHERE kind = 'i')::bigint, "
@@ -559,33 +725,72 @@ incremental_sql(const JobInfo *job)
 					 "       (SELECT coalesce(sum(late), 0) FROM ch)::bigint, w.max_ts, w.watermark, "
 					 "       (SELECT count(*) FROM upd) "
 					 "FROM wm2 w",
-					 T, same_user_tf, same_user_mf, TU);
+					 T, same_user_tf, same_user_mf, TU,
+					 measure_assignments(job), job->measures ? measures_lateral(job, "m") : "",
+					 measure_columns(job), measure_values(job, "x"),
+					 job->measures ? measures_lateral(job, "f") : "");
 	return q.data;
 }
 
 /*
  * verify()'s statement: the target's rows that a recomputation from the
  * source does not give ('unexpected') and those it gives that the target
- * lacks ('missing'), the user as text.  Parameters: $1 source, $2 user
- * column, $3 time column, $4 gap, $5 job id.  The watermark is read in the
- * same statement as the target, hence in the same snapshot.
+ * lacks ('missing'), the user as text, the measures as the text of one
+ * row of them (NULL without measures).  Parameters: $1 source, $2 user
+ * column, $3 time column, $4 gap, $5 job id, $6 the latest time t with t +
+ * gap in range, $7 the exact gap.  The watermark is read in the same
+ * statement as the target, hence in the same snapshot.
  */
 static char *
 verify_sql(const JobInfo *job)
 {
-	return psprintf("WITH wm AS MATERIALIZED (SELECT s.watermark FROM sessionize.job_state s WHERE s.job_id = $5), "
-					"tr AS MATERIALIZED (SELECT t.%1$s::pg_catalog.text AS u, t.session_start, t.last_event_at, "
-					"                           t.session_end, t.event_count, t.closed FROM %2$s t), "
-					"ex AS MATERIALIZED (SELECT s.u::pg_catalog.text AS u, s.session_start, s.last_event_at, "
-					"                           s.session_end, s.event_count, "
-					"                           coalesce(s.session_end <= (SELECT watermark FROM wm), false) AS closed "
-					"  FROM sessionize.sessionize($1, $2, $3, $4) "
-					"  AS s(u %3$s, session_start timestamptz, last_event_at timestamptz, "
-					"       session_end timestamptz, event_count bigint)) "
-					"(SELECT 'unexpected'::text, d.* FROM (TABLE tr EXCEPT ALL TABLE ex) d) "
-					"UNION ALL (SELECT 'missing'::text, d.* FROM (TABLE ex EXCEPT ALL TABLE tr) d) "
-					"ORDER BY 2, 3, 1",
-					job->target_user_ident, job->target_name, job->user_type);
+	StringInfoData q;
+	StringInfoData tm;
+
+	/* the measures, as one text each side */
+	initStringInfo(&tm);
+	if (job->measures == NIL)
+		appendStringInfoString(&tm, "NULL::pg_catalog.text");
+	else
+	{
+		ListCell   *lc;
+
+		appendStringInfoString(&tm, "ROW(");
+		foreach(lc, job->measures)
+			appendStringInfo(&tm, "%st.%s", foreach_current_index(lc) > 0 ? ", " : "",
+							 quote_identifier(((JobMeasure *) lfirst(lc))->name));
+		appendStringInfoString(&tm, ")::pg_catalog.text");
+	}
+
+	initStringInfo(&q);
+	appendStringInfo(&q,
+					 "WITH wm AS MATERIALIZED (SELECT s.watermark FROM sessionize.job_state s WHERE s.job_id = $5), "
+					 "tr AS MATERIALIZED (SELECT t.%1$s::pg_catalog.text AS u, t.session_start, t.last_event_at, "
+					 "                           t.session_end, t.event_count, t.closed, %3$s AS measures FROM %2$s t), ",
+					 job->target_user_ident, job->target_name, tm.data);
+	if (job->measures == NIL)
+		appendStringInfo(&q,
+						 "ex AS MATERIALIZED (SELECT s.u::pg_catalog.text AS u, s.session_start, s.last_event_at, "
+						 "                           s.session_end, s.event_count, "
+						 "                           coalesce(s.session_end <= (SELECT watermark FROM wm), false) AS closed, "
+						 "                           NULL::pg_catalog.text AS measures "
+						 "  FROM sessionize.sessionize($1, $2, $3, $4) "
+						 "  AS s(u %s, session_start timestamptz, last_event_at timestamptz, "
+						 "       session_end timestamptz, event_count bigint)) ",
+						 job->user_type);
+	else
+		appendStringInfo(&q,
+						 "ex AS MATERIALIZED (SELECT s.u::pg_catalog.text AS u, s.session_start, s.last_event_at, "
+						 "                           s.session_end, s.event_count, "
+						 "                           coalesce(s.session_end <= (SELECT watermark FROM wm), false) AS closed, "
+						 "                           ROW(%s)::pg_catalog.text AS measures "
+						 "  FROM (%s) s) ",
+						 measure_values(job, "s") + 2, grouped_sessions_sql(job, 7, 6));
+	appendStringInfoString(&q,
+						   "(SELECT 'unexpected'::text, d.* FROM (TABLE tr EXCEPT ALL TABLE ex) d) "
+						   "UNION ALL (SELECT 'missing'::text, d.* FROM (TABLE ex EXCEPT ALL TABLE tr) d) "
+						   "ORDER BY 2, 3, 1");
+	return q.data;
 }
 
 /* Rows verify() fetches at a time. */
@@ -604,13 +809,14 @@ void
 sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 {
 	JobInfo		job;
-	Oid			types[5] = {REGCLASSOID, NAMEOID, NAMEOID, INTERVALOID, INT8OID};
-	Datum		values[5];
+	Oid			types[7] = {REGCLASSOID, NAMEOID, NAMEOID, INTERVALOID, INT8OID,
+	TIMESTAMPTZOID, INTERVALOID};
+	Datum		values[7];
 	SessionizeIdentity saved;
 	Portal		portal;
 	char	   *sql;
 
-	Assert(desc->natts == 7);
+	Assert(desc->natts == 8);
 	memset(&job, 0, sizeof(job));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -622,9 +828,11 @@ sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 	values[2] = DirectFunctionCall1(namein, CStringGetDatum(job.time_column));
 	values[3] = IntervalPGetDatum(job.gap);
 	values[4] = Int64GetDatum(job.job_id);
+	values[5] = TimestampTzGetDatum(END_TIMESTAMP - 1 - job.exact_gap->time);
+	values[6] = IntervalPGetDatum(job.exact_gap);
 
 	sessionize_become(job.owner, true, &saved);
-	portal = SPI_cursor_open_with_args(NULL, sql, 5, types, values, NULL, false, 0);
+	portal = SPI_cursor_open_with_args(NULL, sql, 7, types, values, NULL, false, 0);
 	sessionize_restore(&saved);
 	for (;;)
 	{
@@ -637,11 +845,11 @@ sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 			break;
 		for (row = 0; row < SPI_processed; row++)
 		{
-			Datum		cols[7];
-			bool		nulls[7];
+			Datum		cols[8];
+			bool		nulls[8];
 			int			k;
 
-			for (k = 0; k < 7; k++)
+			for (k = 0; k < 8; k++)
 				cols[k] = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc,
 										k + 1, &nulls[k]);
 			tuplestore_putvalues(result, desc, cols, nulls);
@@ -919,9 +1127,13 @@ sessionize_run(int64 job_id, RunResult *res)
 		/*
 		 * Inserted events first, on the fast path when it applies; then, in
 		 * SQL, whatever is left in the log (deletes and updates, or all of it
-		 * when the fast path does not apply).
+		 * when the fast path does not apply).  A job with measures takes the
+		 * SQL path alone: its one statement recomputes the measures of the
+		 * sessions it writes from the source, in the snapshot in which it
+		 * reads the log.
 		 */
-		if (!sessionize_apply_inserts(&job, res) || log_has(&job, "true"))
+		if (job.measures != NIL || !sessionize_apply_inserts(&job, res) ||
+			log_has(&job, "true"))
 			run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, res);
 	}
 

@@ -51,6 +51,7 @@ typedef struct JobInfo
 	Oid			user_type_oid;
 	char	   *user_eq;		/* OPERATOR(schema.=) for the user type */
 	char	   *notify_channel;	/* NULL: none */
+	List	   *measures;		/* JobMeasure, in the target's order; NIL: none */
 } JobInfo;
 
 /*

@@ -1,0 +1,302 @@
+/*-------------------------------------------------------------------------
+ *
+ * measures.c
+ *	  Per-session measures of a job: the list a caller writes
+ *	  ("sum(amount) AS revenue, first(page) AS landing_page"), parsed and
+ *	  checked once, and kept as PostgreSQL's own deparsed text.
+ *
+ * The caller's text is never pasted into a statement.  It goes through the
+ * raw parser as the target list of a SELECT, whose tree must be a target
+ * list and nothing else (no FROM, WHERE, second statement, ...); the tree
+ * is analyzed against the job's source, each entry must be an aggregate
+ * over the source's columns and call no volatile function; and what is
+ * stored, and later run as the job owner, is each expression as ruleutils
+ * deparses it with only pg_catalog on the search_path: every name quoted,
+ * every function and operator outside pg_catalog schema-qualified, every
+ * column as e.<column> (the source's alias in the job's statements).
+ *
+ * first(x) and last(x) (unqualified, one argument) are rewritten, before
+ * analysis, to sessionize.first(x, <time column>) and sessionize.last(x,
+ * <time column>): the value at the session's first and last event.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/measures.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/clauses.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
+
+#include "measures.h"
+#include "security.h"
+
+/* The columns every target has, which no measure may be named. */
+static const char *const fixed_columns[] = {
+	"session_start", "last_event_at", "session_end", "event_count", "closed"
+};
+
+/* Is name one of the columns of every target (or the user column)? */
+static bool
+is_fixed_column(const char *name, const char *user_column)
+{
+	for (int i = 0; i < lengthof(fixed_columns); i++)
+		if (strcmp(name, fixed_columns[i]) == 0)
+			return true;
+	return strcmp(name, user_column) == 0;
+}
+
+/* Rewrite first(x) and last(x) to sessionize.first(x, time) and friends. */
+static bool
+rewrite_first_last(Node *node, void *context)
+{
+	const char *time_column = (const char *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall))
+	{
+		FuncCall   *fc = (FuncCall *) node;
+
+		if (list_length(fc->funcname) == 1 && list_length(fc->args) == 1 &&
+			!fc->agg_star && fc->agg_order == NIL && fc->over == NULL &&
+			!fc->agg_within_group && !fc->func_variadic)
+		{
+			const char *name = strVal(linitial(fc->funcname));
+
+			if (strcmp(name, "first") == 0 || strcmp(name, "last") == 0)
+			{
+				ColumnRef  *cref = makeNode(ColumnRef);
+
+				cref->fields = list_make2(makeString("e"), makeString(pstrdup(time_column)));
+				cref->location = -1;
+				fc->funcname = list_make2(makeString("sessionize"), makeString(pstrdup(name)));
+				fc->args = lappend(fc->args, cref);
+			}
+		}
+	}
+	return raw_expression_tree_walker(node, rewrite_first_last, context);
+}
+
+/* Does the expression use a whole row or a system column of the source? */
+static bool
+uses_other_than_columns(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Var) && ((Var *) node)->varattno <= 0)
+		return true;
+	return expression_tree_walker(node, uses_other_than_columns, context);
+}
+
+/*
+ * An error in the measures points into the measure list, not into the
+ * caller's statement, as PL/pgSQL does for its queries.
+ */
+static void
+measures_error_callback(void *arg)
+{
+	const char *text = (const char *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		/* "SELECT " precedes the list in what was parsed */
+		if (pos > 7)
+		{
+			internalerrposition(pos - 7);
+			internalerrquery(text);
+		}
+	}
+	errcontext("measures: %s", text);
+}
+
+/* The raw statement must be "SELECT <target list>", nothing more. */
+static SelectStmt *
+check_shape(List *raw, const char *text)
+{
+	RawStmt    *rs;
+	SelectStmt *s;
+
+	if (list_length(raw) != 1 || !IsA(((RawStmt *) linitial(raw))->stmt, SelectStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("measures must be a list of aggregate expressions"),
+				 errdetail("The list was: %s", text),
+				 errhint("Write them as in a SELECT list, for example: sum(amount) AS revenue, first(page) AS landing_page.")));
+	rs = linitial(raw);
+	s = (SelectStmt *) rs->stmt;
+	if (s->distinctClause || s->intoClause || s->fromClause || s->whereClause ||
+		s->groupClause || s->groupDistinct || s->havingClause || s->windowClause ||
+		s->valuesLists || s->sortClause || s->limitOffset || s->limitCount ||
+		s->lockingClause || s->withClause || s->op != SETOP_NONE ||
+		s->targetList == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("measures must be a list of aggregate expressions"),
+				 errdetail("The list was: %s", text),
+				 errhint("Write them as in a SELECT list, without FROM, WHERE or GROUP BY: the job aggregates each session's events.")));
+	return s;
+}
+
+/*
+ * Parse, check and deparse a list of measures over "source" (whose time
+ * column is time_column and user column user_column), as the current user,
+ * with the current search_path resolving names.  Returns a List of JobMeasure.
+ * Raises an error with an SQLSTATE for anything that is not a list of
+ * non-volatile aggregates over the source's columns, each named, under
+ * names that are not the target's own columns, or that the current user
+ * could not evaluate (checked by running the list over no rows, as the job
+ * runs it: restricted, pg_catalog alone on the search_path).
+ */
+List *
+sessionize_parse_measures(const char *text, Oid source, const char *user_column,
+						  const char *time_column)
+{
+	char	   *sql = psprintf("SELECT %s", text);
+	List	   *raw;
+	SelectStmt *sel;
+	RangeVar   *rv;
+	Query	   *query;
+	ListCell   *lc;
+	List	   *result = NIL;
+	List	   *names = NIL;
+	List	   *dpcontext;
+	SessionizeIdentity saved;
+	StringInfoData check;
+	int			position = 0;
+	ErrorContextCallback errcb;
+
+	errcb.callback = measures_error_callback;
+	errcb.arg = (void *) text;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	sel = check_shape(raw, text);
+
+	foreach(lc, sel->targetList)
+	{
+		ResTarget  *rt = lfirst_node(ResTarget, lc);
+		ListCell   *ln;
+
+		position++;
+		if (rt->name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_COLUMN_DEFINITION),
+					 errmsg("measure %d has no name", position),
+					 errhint("Name each measure with AS, for example: sum(amount) AS revenue.")));
+		if (is_fixed_column(rt->name, user_column))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_COLUMN),
+					 errmsg("measure \"%s\" has the name of a column every target has", rt->name),
+					 errhint("Name it otherwise: the target's columns are the user column, session_start, last_event_at, session_end, event_count and closed.")));
+		foreach(ln, names)
+			if (strcmp((char *) lfirst(ln), rt->name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DUPLICATE_COLUMN),
+						 errmsg("measure \"%s\" is named twice", rt->name)));
+		names = lappend(names, rt->name);
+		(void) rewrite_first_last(rt->val, (void *) time_column);
+	}
+
+	/* FROM the source, by its oid, under the alias e */
+	rv = makeRangeVar(get_namespace_name(get_rel_namespace(source)),
+					  get_rel_name(source), -1);
+	if (rv->relname == NULL || rv->schemaname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	rv->alias = makeAlias("e", NIL);
+	sel->fromClause = list_make1(rv);
+
+	query = parse_analyze_fixedparams(linitial(raw), sql, NULL, 0, NULL);
+
+	if (query->hasWindowFuncs)
+		ereport(ERROR,
+				(errcode(ERRCODE_WINDOWING_ERROR),
+				 errmsg("window functions are not allowed in measures")));
+	if (query->hasSubLinks)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("subqueries are not allowed in measures")));
+	if (query->hasTargetSRFs)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-returning functions are not allowed in measures")));
+	if (list_length(query->rtable) != 1)
+		elog(ERROR, "measures read a relation other than the source");
+
+	error_context_stack = errcb.previous;
+
+	dpcontext = deparse_context_for("e", source);
+	sessionize_become(GetUserId(), true, &saved);
+	foreach(lc, query->targetList)
+	{
+		TargetEntry *tle = lfirst_node(TargetEntry, lc);
+		JobMeasure *m;
+
+		if (tle->resjunk)
+			continue;
+		if (!contain_agg_clause((Node *) tle->expr))
+			ereport(ERROR,
+					(errcode(ERRCODE_GROUPING_ERROR),
+					 errmsg("measure \"%s\" is not an aggregate", tle->resname),
+					 errhint("A measure aggregates the events of a session, for example count(*) or sum(amount).")));
+		if (contain_volatile_functions((Node *) tle->expr))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("measure \"%s\" calls a volatile function", tle->resname),
+					 errhint("A job recomputes measures whenever their sessions change; they must give the same value each time.")));
+		if (uses_other_than_columns((Node *) tle->expr, NULL))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("measure \"%s\" uses a whole row or a system column", tle->resname),
+					 errhint("Measures may use the source's columns only.")));
+		m = palloc(sizeof(JobMeasure));
+		m->name = pstrdup(tle->resname);
+		/* with pg_catalog alone on the search_path: qualified names */
+		m->definition = deparse_expression((Node *) tle->expr, dpcontext, true, false);
+		m->type = format_type_with_typemod(exprType((Node *) tle->expr),
+										   exprTypmod((Node *) tle->expr));
+		result = lappend(result, m);
+	}
+
+	/*
+	 * Can the caller (the job owner) evaluate the list as the job will, with
+	 * its privileges, from the stored text?  Run it over no rows.
+	 */
+	initStringInfo(&check);
+	appendStringInfoString(&check, "SELECT ");
+	foreach(lc, result)
+	{
+		JobMeasure *m = lfirst(lc);
+
+		appendStringInfo(&check, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", m->definition);
+	}
+	appendStringInfo(&check, " FROM %s e WHERE false",
+					 quote_qualified_identifier(rv->schemaname, rv->relname));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(check.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not check the measures");
+	SPI_finish();
+	sessionize_restore(&saved);
+	return result;
+}

@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * measures.h
+ *	  Per-session measures of a job: parsed and checked once, kept as
+ *	  deparsed text (measures.c).
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/measures.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef SESSIONIZE_MEASURES_H
+#define SESSIONIZE_MEASURES_H
+
+#include "nodes/pg_list.h"
+
+#include "job_catalog.h"
+
+/* A List of JobMeasure: see measures.c. */
+extern List *sessionize_parse_measures(const char *text, Oid source,
+									   const char *user_column,
+									   const char *time_column);
+
+#endif							/* SESSIONIZE_MEASURES_H */
