@@ -96,7 +96,7 @@ ALTER EVENT TRIGGER sessionize_drop_jobs DISABLE;
 -- 2. What 0.2.0 defines otherwise: the view (new columns), the function
 --    that returns the row type of the old jobs table, and the functions
 --    whose arguments change.  Step 4 makes them as 0.2.0 has them; the
---    functions of unchanged signature (verify(), capture(), ...) are
+--    functions of unchanged signature (capture(), run_job(), ...) are
 --    replaced in place there.
 -- ---------------------------------------------------------------------------
 
@@ -108,6 +108,8 @@ DROP FUNCTION sessionize.alter_job(bigint, interval, interval, interval, boolean
 DROP FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean);
 DROP FUNCTION sessionize._remove_capture(bigint, regclass);
 DROP FUNCTION sessionize._check_interval(interval, text, boolean);
+-- verify() gained the measures column
+DROP FUNCTION sessionize.verify(bigint);
 
 -- ---------------------------------------------------------------------------
 -- 3. The catalog.  0.2.0's jobs and job_state have new columns among the old
@@ -202,6 +204,23 @@ CREATE TABLE sessionize.job_relations (
 COMMENT ON TABLE sessionize.job_relations IS
 'sessionize: the relations (a job''s source and its partitions) that carry the job''s change-capture triggers';
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_relations', '');
+
+-- A job's per-session measures: one target column each, filled with an
+-- aggregate of the session's events.  definition is PostgreSQL's own
+-- deparsed text of the caller's expression (src/measures.c): the source's
+-- columns as e.<column>, names outside pg_catalog schema-qualified.
+CREATE TABLE sessionize.job_measures (
+    job_id bigint NOT NULL REFERENCES sessionize.jobs (job_id) ON DELETE CASCADE,
+    position integer NOT NULL CHECK (position > 0),
+    column_name name NOT NULL,
+    definition text NOT NULL,
+    result_type text NOT NULL,
+    PRIMARY KEY (job_id, position),
+    UNIQUE (job_id, column_name)
+);
+COMMENT ON TABLE sessionize.job_measures IS
+'sessionize: the per-session measures of each job (target column, aggregate over the source''s columns e.<column>, result type); set with create_job() and alter_job()';
+SELECT pg_catalog.pg_extension_config_dump('sessionize.job_measures', '');
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_state', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('sessionize.jobs', 'job_id'), '');
 
@@ -242,7 +261,7 @@ COMMENT ON TABLE sessionize.job_run_details IS
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_run_details', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('sessionize.job_run_details', 'run_id'), '');
 
-GRANT SELECT ON sessionize.jobs, sessionize.job_state, sessionize.job_relations,
+GRANT SELECT ON sessionize.jobs, sessionize.job_state, sessionize.job_relations, sessionize.job_measures,
     sessionize.job_run_details TO PUBLIC;
 
 -- (The trigger that wakes the background worker comes before 0.1.0's jobs
@@ -737,9 +756,24 @@ REVOKE ALL ON FUNCTION sessionize._check_channel(text, boolean) FROM PUBLIC;
 -- The body of create_job().  Called by the C function sessionize.create_job()
 -- as the extension owner, with the calling role as p_caller; every privilege
 -- check is made for p_caller.
+-- The measure columns of a target, as they follow its fixed columns in the
+-- shape create_job() wants: ", name type" each, or ''.
+CREATE FUNCTION sessionize._measure_columns(p_names name[], p_types text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT coalesce(string_agg(format(', %I %s', n, t), '' ORDER BY k), '')
+    FROM unnest(p_names, p_types) WITH ORDINALITY AS m(n, t, k)
+$fn$;
+COMMENT ON FUNCTION sessionize._measure_columns(name[], text[]) IS
+'Internal: the measure columns of a job''s target, as create_job() and alter_job() write them';
+REVOKE ALL ON FUNCTION sessionize._measure_columns(name[], text[]) FROM PUBLIC;
+
 CREATE FUNCTION sessionize._create_job(p_caller regrole, p_source regclass, p_user_column name,
     p_time_column name, p_gap interval, p_target name, p_allowed_lateness interval,
-    p_schedule_interval interval, p_notify text)
+    p_schedule_interval interval, p_notify text, p_measure_names name[],
+    p_measure_definitions text[], p_measure_types text[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -864,7 +898,8 @@ BEGIN
 
     want_shape := format('%I %s, session_start timestamp with time zone, last_event_at timestamp with time zone, '
                          'session_end timestamp with time zone, event_count bigint, closed boolean',
-                         p_user_column, format_type(user_att.atttypid, user_att.atttypmod));
+                         p_user_column, format_type(user_att.atttypid, user_att.atttypmod))
+                  || sessionize._measure_columns(p_measure_names, p_measure_types);
     IF tgt IS NOT NULL THEN
         IF NOT pg_has_role(p_caller, (SELECT relowner FROM pg_class WHERE oid = tgt), 'USAGE') THEN
             RAISE EXCEPTION 'must be owner of table %', tgt
@@ -945,6 +980,10 @@ BEGIN
     VALUES (p_source, p_user_column, p_time_column, user_att.atttypid, p_user_column, p_gap,
             tgt, p_allowed_lateness, p_schedule_interval, p_caller, p_notify)
     RETURNING job_id INTO new_id;
+    INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type)
+    SELECT new_id, m.position, m.column_name, m.definition, m.result_type
+    FROM unnest(p_measure_names, p_measure_definitions, p_measure_types)
+         WITH ORDINALITY AS m(column_name, definition, result_type, position);
     INSERT INTO sessionize.job_state (job_id) VALUES (new_id);
     PERFORM sessionize._install_capture(new_id);
 
@@ -958,9 +997,9 @@ BEGIN
     RETURN new_id;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text) IS
+COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[]) IS
 'Internal: body of sessionize.create_job(), run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[]) FROM PUBLIC;
 
 -- Checks that p_caller may use a job: a member of its owner (which every
 -- superuser is).  Returns the job.  The rule for run_job(), alter_job(),
@@ -1050,8 +1089,52 @@ COMMENT ON FUNCTION sessionize._drop_job(regrole, bigint, boolean) IS
 'Internal: body of sessionize.drop_job(), run as the extension owner';
 REVOKE ALL ON FUNCTION sessionize._drop_job(regrole, bigint, boolean) FROM PUBLIC;
 
+-- alter_job(measures => ...): the target's measure columns become the new
+-- list's (the old ones dropped, the new ones added, in the list's order),
+-- and the next run rebuilds.  The target must still belong to the job
+-- owner, as drop_job(drop_target) wants.
+CREATE FUNCTION sessionize._set_measures(p_caller regrole, j sessionize.jobs, p_names name[],
+    p_definitions text[], p_types text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    target_owner oid := (SELECT relowner FROM pg_class WHERE oid = j.target);
+    col name;
+BEGIN
+    IF target_owner IS NULL THEN
+        RAISE EXCEPTION 'target table of job % no longer exists', j.job_id
+            USING ERRCODE = 'undefined_table',
+                  HINT = format('Drop the job with sessionize.drop_job(%s).', j.job_id);
+    END IF;
+    IF NOT pg_has_role(p_caller, target_owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be owner of table %', j.target
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Changing a job''s measures changes the columns of its target.';
+    END IF;
+    FOR col IN SELECT column_name FROM sessionize.job_measures WHERE job_id = j.job_id ORDER BY position LOOP
+        IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = j.target AND attname = col AND attnum > 0
+                   AND NOT attisdropped) THEN
+            EXECUTE format('ALTER TABLE %s DROP COLUMN %I', j.target, col);
+        END IF;
+    END LOOP;
+    DELETE FROM sessionize.job_measures WHERE job_id = j.job_id;
+    FOR k IN 1 .. coalesce(cardinality(p_names), 0) LOOP
+        EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', j.target, p_names[k], p_types[k]);
+        INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type)
+        VALUES (j.job_id, k, p_names[k], p_definitions[k], p_types[k]);
+    END LOOP;
+    UPDATE sessionize.job_state SET needs_rebuild = true WHERE job_id = j.job_id;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[]) IS
+'Internal: alter_job(measures => ...): replaces a job''s measures and its target''s measure columns, run as the extension owner';
+REVOKE ALL ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[]) FROM PUBLIC;
+
 CREATE FUNCTION sessionize._alter_job(p_caller regrole, p_job_id bigint, p_gap interval,
-    p_allowed_lateness interval, p_schedule_interval interval, p_active boolean, p_notify text)
+    p_allowed_lateness interval, p_schedule_interval interval, p_active boolean, p_notify text,
+    p_measure_names name[], p_measure_definitions text[], p_measure_types text[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1108,11 +1191,14 @@ BEGIN
         SET watermark = greatest(watermark, sessionize._watermark_after(max_event_time, p_allowed_lateness))
         WHERE job_id = p_job_id;
     END IF;
+    IF p_measure_names IS NOT NULL THEN
+        PERFORM sessionize._set_measures(p_caller, j, p_measure_names, p_measure_definitions, p_measure_types);
+    END IF;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text) IS
+COMMENT ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[]) IS
 'Internal: body of sessionize.alter_job(), run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[]) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- The job API.  These C functions check the caller, then run the bodies
@@ -1122,21 +1208,22 @@ REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval
 
 CREATE FUNCTION sessionize.create_job(source regclass, user_column name, time_column name,
     gap interval, target name DEFAULT NULL, allowed_lateness interval DEFAULT interval '0',
-    schedule_interval interval DEFAULT interval '10 seconds', notify text DEFAULT NULL)
+    schedule_interval interval DEFAULT interval '10 seconds', notify text DEFAULT NULL,
+    measures text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'sessionize_create_job'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION sessionize.create_job(regclass, name, name, interval, name, interval, interval, text) IS
-'Creates a job that keeps a table of the sessions of source (default target <source>_sessions) and installs change capture; returns the job id; the first run (by the background worker, run_due_jobs() or run_job()) is a full build; notify names a channel that each run changing sessions notifies';
+COMMENT ON FUNCTION sessionize.create_job(regclass, name, name, interval, name, interval, interval, text, text) IS
+'Creates a job that keeps a table of the sessions of source (default target <source>_sessions) and installs change capture; returns the job id; the first run (by the background worker, run_due_jobs() or run_job()) is a full build; notify names a channel that each run changing sessions notifies; measures lists per-session aggregates (sum(amount) AS revenue, first(page) AS landing_page, ...), one target column each';
 
 CREATE FUNCTION sessionize.alter_job(job_id bigint, gap interval DEFAULT NULL,
     allowed_lateness interval DEFAULT NULL, schedule_interval interval DEFAULT NULL,
-    active boolean DEFAULT NULL, notify text DEFAULT NULL)
+    active boolean DEFAULT NULL, notify text DEFAULT NULL, measures text DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'sessionize_alter_job'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION sessionize.alter_job(bigint, interval, interval, interval, boolean, text) IS
-'Changes a job''s gap (the next run rebuilds the target), allowed lateness, schedule, active flag (inactive jobs are not scheduled) or NOTIFY channel ('''' for none); NULL leaves a setting as it is';
+COMMENT ON FUNCTION sessionize.alter_job(bigint, interval, interval, interval, boolean, text, text) IS
+'Changes a job''s gap (the next run rebuilds the target), allowed lateness, schedule, active flag (inactive jobs are not scheduled), NOTIFY channel ('''' for none) or measures ('''' for none; the target''s measure columns are replaced and the next run rebuilds); NULL leaves a setting as it is';
 
 CREATE FUNCTION sessionize.run_due_jobs(
     OUT job_id bigint, OUT status text, OUT events_inserted bigint, OUT events_deleted bigint,
@@ -1152,9 +1239,9 @@ COMMENT ON FUNCTION sessionize.run_due_jobs() IS
 -- verify(): the target against a recomputation from scratch.  In C
 -- (src/refresh.c): a member of the job's owner (or a superuser) may call it,
 -- and it reads the source and the target as the job owner, restricted.
-CREATE OR REPLACE FUNCTION sessionize.verify(job_id bigint)
+CREATE FUNCTION sessionize.verify(job_id bigint)
 RETURNS TABLE (difference text, user_key text, session_start timestamptz, last_event_at timestamptz,
-               session_end timestamptz, event_count bigint, closed boolean)
+               session_end timestamptz, event_count bigint, closed boolean, measures text)
 AS 'MODULE_PATHNAME', 'sessionize_verify'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sessionize.verify(bigint) IS
