@@ -83,8 +83,9 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 	ListCell   *lc;
 	int			n = 0;
 
+	/* (0.1.0's create_job() and alter_job(), before the update, have none) */
 	margs->argno = argno;
-	margs->isnull = PG_ARGISNULL(argno);
+	margs->isnull = PG_NARGS() <= argno || PG_ARGISNULL(argno);
 	if (margs->isnull)
 		return;
 	list = TextDatumGetCString(PG_GETARG_DATUM(argno));
@@ -237,7 +238,7 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 	bool		isnull;
 	MeasureArgs margs = {.argno = 6, .isnull = true};
 
-	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(6))
+	if (PG_NARGS() > 6 && !PG_ARGISNULL(0) && !PG_ARGISNULL(6))
 	{
 		/* the job's source and columns, to parse the measures over */
 		Oid			source = InvalidOid;
