@@ -1,0 +1,217 @@
+-- Per-session measures of jobs (issue 10): create_job(measures => ...),
+-- kept equal to a GROUP BY over the source computed from scratch after
+-- every run, whatever the writers do; alter_job(measures => ...); verify();
+-- and the measure list's checks, which never let its text into a statement.
+SET timezone = 'UTC';
+\set SHOW_CONTEXT never
+
+SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1400, false) IS NOT NULL AS ids_from_1400;
+
+CREATE ROLE regress_ms_owner;
+CREATE SCHEMA ms AUTHORIZATION regress_ms_owner;
+SET ROLE regress_ms_owner;
+
+-- events of a web shop: a NULL user is a user; amounts and pages may be NULL
+CREATE TABLE ms.ev (uid int, ts timestamptz, page text, amount numeric, kind text);
+CREATE INDEX ON ms.ev (uid, ts);
+INSERT INTO ms.ev
+SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE i % 5 END,
+       timestamptz '2026-01-01' + (i * 7 % 600) * interval '1 minute',
+       CASE WHEN i % 13 = 0 THEN NULL ELSE 'p' || (i % 4) END,
+       CASE WHEN i % 9 = 0 THEN NULL ELSE (i % 17) * 1.25 END,
+       CASE WHEN i % 3 = 0 THEN 'buy' ELSE 'view' END
+FROM generate_series(1, 400) i;
+
+-- The reference: sessions by LAG and a running SUM, the measures by GROUP BY.
+CREATE VIEW ms.reference AS
+SELECT uid, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS event_count,
+       sum(amount) AS revenue, count(*) FILTER (WHERE kind = 'buy') AS purchases,
+       count(DISTINCT page) AS pages, max(amount) AS top_amount,
+       string_agg(page, '>' ORDER BY ts, page) AS path
+FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
+      FROM (SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > interval '10 minutes'
+                           THEN 1 ELSE 0 END AS is_new
+            FROM ms.ev WHERE ts IS NOT NULL
+            WINDOW w AS (PARTITION BY uid ORDER BY ts)) a) b
+GROUP BY uid, n;
+
+
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures =>
+    'sum(amount) AS revenue, count(*) FILTER (WHERE kind = ''buy'') AS purchases, '
+    'count(DISTINCT page) AS pages, max(amount) AS top_amount, '
+    'string_agg(page, ''>'' ORDER BY ts, page) AS path') AS job \gset
+-- rows of the target and of the reference that the other lacks, and the
+-- number of sessions (so that an empty target cannot pass)
+CREATE FUNCTION ms.differences(OUT differences bigint, OUT sessions bigint) LANGUAGE sql AS $$
+    SELECT (SELECT count(*) FROM (
+              (SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+               FROM ms.reference
+               EXCEPT ALL
+               SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+               FROM ms.ev_sessions)
+              UNION ALL
+              (SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+               FROM ms.ev_sessions
+               EXCEPT ALL
+               SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+               FROM ms.reference)) d),
+           (SELECT count(*) FROM ms.ev_sessions)
+$$;
+
+-- what is stored: PostgreSQL's deparsed text, columns as e.<column>
+SELECT position, column_name, definition, result_type FROM sessionize.job_measures WHERE job_id = :job ORDER BY position;
+-- the target: the fixed columns, then one per measure
+SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+WHERE attrelid = 'ms.ev_sessions'::regclass AND attnum > 0 ORDER BY attnum;
+
+SELECT events_inserted, sessions_inserted, full_rebuild FROM sessionize.run_job(:job);
+SELECT * FROM ms.differences();
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+
+-- appended events, and late ones that bridge sessions
+INSERT INTO ms.ev SELECT i % 5, timestamptz '2026-01-01 10:00' + i * interval '3 minutes', 'q', i, 'buy'
+FROM generate_series(1, 40) i;
+INSERT INTO ms.ev SELECT i % 5, timestamptz '2026-01-01' + (i * 7 % 600 + 3) * interval '1 minute', 'late', 1, 'view'
+FROM generate_series(1, 60) i;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT * FROM ms.differences();
+
+-- an update of a column that only a measure reads: the session's user and
+-- times stay, its revenue changes
+UPDATE ms.ev SET amount = coalesce(amount, 0) + 100 WHERE uid = 2 AND ts < '2026-01-01 02:00';
+UPDATE ms.ev SET page = 'changed' WHERE uid IS NULL AND ts < '2026-01-01 03:00';
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT * FROM ms.differences();
+
+-- times moved, events deleted (splitting sessions), NULL times given one
+UPDATE ms.ev SET ts = ts + interval '1 hour' WHERE uid = 3 AND ts BETWEEN '2026-01-01 01:00' AND '2026-01-01 02:00';
+DELETE FROM ms.ev WHERE uid = 1 AND ts BETWEEN '2026-01-01 04:00' AND '2026-01-01 04:30';
+INSERT INTO ms.ev VALUES (4, NULL, 'nowhen', 5, 'buy');
+UPDATE ms.ev SET ts = '2026-01-01 05:00' WHERE ts IS NULL;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT * FROM ms.differences();
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+
+-- verify() compares the measures too
+UPDATE ms.ev_sessions SET revenue = revenue + 1
+WHERE (uid, session_start) = (SELECT uid, session_start FROM ms.ev_sessions WHERE revenue IS NOT NULL ORDER BY 1, 2 LIMIT 1);
+SELECT difference, event_count, measures IS NOT NULL AS has_measures FROM sessionize.verify(:job);
+
+-- a TRUNCATE rebuilds, measures included
+TRUNCATE ms.ev;
+INSERT INTO ms.ev SELECT i % 3, timestamptz '2026-02-01' + i * interval '2 minutes', 'r' || (i % 2), i, 'buy'
+FROM generate_series(1, 90) i;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT * FROM ms.differences();
+
+-- a measure over a column that was renamed: the run fails, naming it
+ALTER TABLE ms.ev RENAME amount TO amt;
+\set VERBOSITY sqlstate
+SELECT sessionize.run_job(:job);
+\set VERBOSITY default
+ALTER TABLE ms.ev RENAME amt TO amount;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT * FROM ms.differences();
+
+-- ---------------------------------------------------------------------------
+-- alter_job(measures => ...): the measure columns are replaced and the next
+-- run rebuilds; '' removes them all
+-- ---------------------------------------------------------------------------
+SELECT sessionize.alter_job(:job, measures => 'count(*) FILTER (WHERE amount > 50) AS big, min(page) AS "first page"');
+SELECT attname FROM pg_attribute WHERE attrelid = 'ms.ev_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT count(*) AS differences FROM (
+    (SELECT uid, session_start, big, "first page" FROM ms.ev_sessions
+     EXCEPT ALL
+     SELECT uid, min(ts), count(*) FILTER (WHERE amount > 50), min(page)
+     FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
+           FROM (SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > interval '10 minutes'
+                                THEN 1 ELSE 0 END AS is_new
+                 FROM ms.ev WHERE ts IS NOT NULL WINDOW w AS (PARTITION BY uid ORDER BY ts)) a) b
+     GROUP BY uid, n)) d;
+SELECT sum(big) > 0 AS some_big FROM ms.ev_sessions;
+SELECT sessionize.alter_job(:job, measures => '');
+SELECT count(*) AS measures FROM sessionize.job_measures WHERE job_id = :job;
+SELECT attname FROM pg_attribute WHERE attrelid = 'ms.ev_sessions'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- ---------------------------------------------------------------------------
+-- The list is parsed, never pasted: anything but a list of named,
+-- non-volatile aggregates over the source's columns is refused, with an
+-- SQLSTATE, and nothing is created
+-- ---------------------------------------------------------------------------
+\set VERBOSITY sqlstate
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x FROM pg_authid --');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x; DROP TABLE ms.ev; --');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x WHERE true');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x) AS y, (1');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount * random()) AS r');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'amount AS a');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS a, page AS p');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(nope) AS a');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) OVER () AS a');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum((SELECT 1)) AS a');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount)');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS a, max(amount) AS a');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'bool_or(true) AS closed');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(*) AS uid');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(e) AS c');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(ctid) AS c');
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(*) AS a, generate_series(1, 2) AS g');
+\set VERBOSITY default
+SELECT count(*) AS jobs, to_regclass('ms.ev_sessions') IS NULL AS no_target FROM sessionize.jobs WHERE source = 'ms.ev'::regclass;
+
+-- names and strings that need quoting stay names and strings
+SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures =>
+    'count(*) FILTER (WHERE page = ''it''''s'') AS "a""; DROP TABLE ms.ev; --"') AS qjob \gset
+INSERT INTO ms.ev VALUES (9, '2026-03-01', 'it''s', 1, 'view'), (9, '2026-03-01 00:01', 'x', 1, 'view');
+SELECT definition FROM sessionize.job_measures WHERE job_id = :qjob;
+SELECT events_inserted FROM sessionize.run_job(:qjob);
+SELECT "a""; DROP TABLE ms.ev; --" AS quoted FROM ms.ev_sessions WHERE uid = 9;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:qjob);
+SELECT sessionize.drop_job(:qjob, drop_target => true);
+RESET ROLE;
+
+-- ---------------------------------------------------------------------------
+-- Whose privileges, whose code: the measures are checked against the job
+-- owner's privileges at create_job(), and run as the owner, restricted,
+-- with the pinned search_path, whoever runs the job
+-- ---------------------------------------------------------------------------
+CREATE ROLE regress_ms_reader;
+CREATE TABLE ms.shop (uid int, ts timestamptz, amount numeric, secret text);
+GRANT USAGE, CREATE ON SCHEMA ms TO regress_ms_reader;
+GRANT SELECT (uid, ts, amount), TRIGGER ON ms.shop TO regress_ms_reader;
+SET ROLE regress_ms_reader;
+\set VERBOSITY sqlstate
+SELECT sessionize.create_job('ms.shop', 'uid', 'ts', interval '10 minutes', target => 'ms.shop_s', measures => 'max(secret) AS s');
+\set VERBOSITY default
+RESET ROLE;
+SELECT to_regclass('ms.shop_s') IS NULL AS no_target;
+
+SET ROLE regress_ms_owner;
+CREATE FUNCTION ms.whoami(t text) RETURNS text STABLE LANGUAGE sql
+AS $$ SELECT current_user || ' ' || current_setting('search_path') || ' ' || t $$;
+CREATE TABLE ms.who (uid int, ts timestamptz, page text);
+CREATE INDEX ON ms.who (uid, ts);
+INSERT INTO ms.who VALUES (1, '2026-01-01', 'a'), (1, '2026-01-01 00:05', 'b');
+SELECT sessionize.create_job('ms.who', 'uid', 'ts', interval '10 minutes', measures => 'max(ms.whoami(page)) AS w') AS wjob \gset
+RESET ROLE;
+SELECT events_inserted FROM sessionize.run_job(:wjob);
+SELECT w FROM ms.who_sessions;
+-- the owner's function, revoked from the owner: create_job() refuses such
+-- a list, and a run fails rather than run it as anyone else
+REVOKE EXECUTE ON FUNCTION ms.whoami(text) FROM PUBLIC, regress_ms_owner;
+SET ROLE regress_ms_owner;
+\set VERBOSITY sqlstate
+SELECT sessionize.create_job('ms.who', 'uid', 'ts', interval '10 minutes', target => 'ms.who2', measures => 'max(ms.whoami(page)) AS w');
+INSERT INTO ms.who VALUES (1, '2026-01-01 00:07', 'c');
+RESET ROLE;
+SELECT sessionize.run_job(:wjob);
+\set VERBOSITY default
+SELECT sessionize.drop_job(:wjob, drop_target => true);
+
+DROP SCHEMA ms CASCADE;
+DROP ROLE regress_ms_owner;
+DROP ROLE regress_ms_reader;
