@@ -2,19 +2,23 @@
 -- mutation steps (in-order and late inserts, deletes, updates of time and
 -- user, rolled-back writes, the odd TRUNCATE), run_job() every few steps,
 -- and after each run the target must equal a recomputation from scratch,
--- both by verify() and by the plain-SQL reference of the README's Semantics.
+-- both by verify() and by the plain-SQL reference of the README's Semantics;
+-- with measures, their values too, against a plain-SQL GROUP BY.
 SET timezone = 'UTC';
 
-CREATE TABLE r_events (id bigserial, user_id int, ts timestamptz);
+CREATE TABLE r_events (id bigserial, user_id int, ts timestamptz, amount int, page text);
 CREATE INDEX ON r_events (user_id, ts);
 
 -- the README's plain-SQL reference over r_events.
+-- with measures, written as the GROUP BY writes them
 CREATE FUNCTION r_reference(gap interval)
-RETURNS TABLE (user_id int, session_start timestamptz, last_event_at timestamptz, event_count bigint)
+RETURNS TABLE (user_id int, session_start timestamptz, last_event_at timestamptz, event_count bigint,
+               revenue bigint, pages bigint, top_page text, buys bigint)
 LANGUAGE sql AS $$
-SELECT user_id, min(ts), max(ts), count(*)
-FROM (SELECT user_id, ts, sum(is_new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
-      FROM (SELECT user_id, ts,
+SELECT user_id, min(ts), max(ts), count(*), sum(amount), count(DISTINCT page), max(page),
+       count(*) FILTER (WHERE amount > 50)
+FROM (SELECT user_id, ts, amount, page, sum(is_new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
+      FROM (SELECT user_id, ts, amount, page,
                    CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > gap THEN 1 ELSE 0 END AS is_new
             FROM r_events WHERE ts IS NOT NULL WINDOW w AS (PARTITION BY user_id ORDER BY ts)) f) g
 GROUP BY user_id, n
@@ -26,15 +30,18 @@ DECLARE
     r float8 := random();
 BEGIN
     IF r < 0.35 THEN        -- in-order append around "now"
-        INSERT INTO r_events (user_id, ts)
-        SELECT (random() * 30)::int, timestamptz '2026-01-01' + (now_minute + random() * 20) * interval '1 minute'
+        INSERT INTO r_events (user_id, ts, amount, page)
+        SELECT (random() * 30)::int, timestamptz '2026-01-01' + (now_minute + random() * 20) * interval '1 minute',
+               (random() * 100)::int, 'p' || (random() * 5)::int
         FROM generate_series(1, 1 + (random() * 40)::int);
         RETURN 'append';
     ELSIF r < 0.55 THEN     -- late events anywhere in the past, some on exact minutes
-        INSERT INTO r_events (user_id, ts)
+        INSERT INTO r_events (user_id, ts, amount, page)
         SELECT CASE WHEN random() < 0.05 THEN NULL ELSE (random() * 30)::int END,
                CASE WHEN random() < 0.03 THEN NULL
-                    ELSE timestamptz '2026-01-01' + (random() * now_minute)::int * interval '1 minute' END
+                    ELSE timestamptz '2026-01-01' + (random() * now_minute)::int * interval '1 minute' END,
+               CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 100)::int END,
+               CASE WHEN random() < 0.1 THEN NULL ELSE 'p' || (random() * 5)::int END
         FROM generate_series(1, 1 + (random() * 10)::int);
         RETURN 'late';
     ELSIF r < 0.70 THEN     -- deletes
@@ -48,6 +55,11 @@ BEGIN
         UPDATE r_events SET user_id = CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 30)::int END
         WHERE id IN (SELECT id FROM r_events ORDER BY random() LIMIT 1 + (random() * 5)::int);
         RETURN 'update user';
+    ELSIF r < 0.92 THEN     -- change what only measures read
+        UPDATE r_events SET amount = CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 100)::int END,
+                            page = 'p' || (random() * 5)::int
+        WHERE id IN (SELECT id FROM r_events ORDER BY random() LIMIT 1 + (random() * 5)::int);
+        RETURN 'update measured';
     ELSIF r < 0.97 THEN     -- a write that rolls back
         BEGIN
             INSERT INTO r_events (user_id, ts) VALUES (1, timestamptz '2026-01-01' + now_minute * interval '1 minute');
@@ -70,7 +82,7 @@ END $$;
 -- inserted events with its general SQL statement instead of probing the
 -- target's index from C (see src/apply_inserts.c); both must agree.
 CREATE FUNCTION r_run(seed float8, steps int, gap interval, lateness interval, sql_only boolean,
-    OUT runs int, OUT bad_runs int, OUT ops text)
+    measures boolean, OUT runs int, OUT bad_runs int, OUT ops text)
 LANGUAGE plpgsql AS $$
 DECLARE
     job bigint;
@@ -80,11 +92,15 @@ DECLARE
 BEGIN
     PERFORM setseed(seed);
     TRUNCATE r_events;
-    INSERT INTO r_events (user_id, ts)
-    SELECT (random() * 30)::int, timestamptz '2026-01-01' + (random() * 100)::int * interval '1 minute'
+    INSERT INTO r_events (user_id, ts, amount, page)
+    SELECT (random() * 30)::int, timestamptz '2026-01-01' + (random() * 100)::int * interval '1 minute',
+           (random() * 100)::int, 'p' || (random() * 5)::int
     FROM generate_series(1, 300);
     job := sessionize.create_job('r_events', 'user_id', 'ts', gap, target => 'r_sessions',
-                                 allowed_lateness => lateness);
+                                 allowed_lateness => lateness,
+                                 measures => CASE WHEN measures THEN
+                                     'sum(amount) AS revenue, count(DISTINCT page) AS pages, max(page) AS top_page, '
+                                     'count(*) FILTER (WHERE amount > 50) AS buys' END);
     IF sql_only THEN
         ALTER TABLE r_sessions ENABLE ROW LEVEL SECURITY;
     END IF;
@@ -96,12 +112,22 @@ BEGIN
             PERFORM sessionize.run_job(job);
             runs := runs + 1;
             SELECT count(*) INTO verify_diff FROM sessionize.verify(job);
-            SELECT count(*) INTO reference_diff FROM (
-                (SELECT user_id, session_start, last_event_at, event_count FROM r_sessions
-                 EXCEPT ALL SELECT * FROM r_reference(gap))
-                UNION ALL
-                (SELECT * FROM r_reference(gap)
-                 EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count FROM r_sessions)) d;
+            IF measures THEN
+                EXECUTE 'SELECT count(*) FROM ('
+                    '(SELECT user_id, session_start, last_event_at, event_count, revenue, pages, top_page, buys FROM r_sessions '
+                    ' EXCEPT ALL SELECT * FROM r_reference($1)) '
+                    'UNION ALL '
+                    '(SELECT * FROM r_reference($1) '
+                    ' EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, pages, top_page, buys FROM r_sessions)) d'
+                INTO reference_diff USING gap;
+            ELSE
+                SELECT count(*) INTO reference_diff FROM (
+                    (SELECT user_id, session_start, last_event_at, event_count FROM r_sessions
+                     EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count FROM r_reference(gap))
+                    UNION ALL
+                    (SELECT user_id, session_start, last_event_at, event_count FROM r_reference(gap)
+                     EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count FROM r_sessions)) d;
+            END IF;
             IF verify_diff <> 0 OR reference_diff <> 0 THEN
                 bad_runs := bad_runs + 1;
                 RAISE WARNING 'seed %, step %: % rows differ from verify(), % from the reference',
@@ -116,23 +142,26 @@ END $$;
 
 -- (the runs' NOTICEs about full rebuilds are not of interest here)
 SET client_min_messages = warning;
-SELECT seed, gap, lateness, sql_only, r.runs > 0 AS ran, r.bad_runs
-FROM (VALUES (0.11, interval '5 minutes', interval '0', false),
-             (0.22, interval '1 minute', interval '10 minutes', false),
-             (0.33, interval '15 minutes', interval '0', false),
-             (0.44, interval '90 seconds', interval '1 hour', false),
-             (0.55, interval '7 minutes', interval '0', false),
-             (0.66, interval '30 minutes', interval '5 minutes', false),
-             (0.11, interval '5 minutes', interval '0', true),
-             (0.44, interval '90 seconds', interval '1 hour', true),
-             (0.66, interval '30 minutes', interval '5 minutes', true)) v(seed, gap, lateness, sql_only),
-     LATERAL r_run(seed, 120, gap, lateness, sql_only) r;
+SELECT seed, gap, lateness, sql_only, measures, r.runs > 0 AS ran, r.bad_runs
+FROM (VALUES (0.11, interval '5 minutes', interval '0', false, false),
+             (0.22, interval '1 minute', interval '10 minutes', false, false),
+             (0.33, interval '15 minutes', interval '0', false, false),
+             (0.44, interval '90 seconds', interval '1 hour', false, false),
+             (0.55, interval '7 minutes', interval '0', false, false),
+             (0.66, interval '30 minutes', interval '5 minutes', false, false),
+             (0.11, interval '5 minutes', interval '0', true, false),
+             (0.44, interval '90 seconds', interval '1 hour', true, false),
+             (0.66, interval '30 minutes', interval '5 minutes', true, false),
+             (0.12, interval '5 minutes', interval '0', false, true),
+             (0.45, interval '90 seconds', interval '1 hour', false, true),
+             (0.67, interval '30 minutes', interval '5 minutes', false, true)) v(seed, gap, lateness, sql_only, measures),
+     LATERAL r_run(seed, 120, gap, lateness, sql_only, measures) r;
 
 -- Every kind of mutation was exercised.
 SELECT count(DISTINCT op) AS kinds_of_mutation
 FROM (SELECT regexp_replace(unnest(string_to_array(r.ops, ', ')), ' [0-9]+$', '') AS op
-      FROM r_run(0.77, 150, interval '5 minutes', interval '0', false) r) o;
+      FROM r_run(0.77, 150, interval '5 minutes', interval '0', false, true) r) o;
 
 RESET client_min_messages;
-DROP FUNCTION r_run(float8, int, interval, interval, boolean), r_mutate(int, int), r_reference(interval);
+DROP FUNCTION r_run(float8, int, interval, interval, boolean, boolean), r_mutate(int, int), r_reference(interval);
 DROP TABLE r_events;
