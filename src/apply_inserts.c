@@ -92,6 +92,9 @@ typedef struct TargetChange
 	ItemPointerData tid;		/* for 'u' and 'd' */
 	const InsertEntry *user;	/* for 'i': an entry of the user */
 	SessionSummary s;			/* for 'u' and 'i' */
+	/* measures, for 'u': merge the stored ones with those of the events from */
+	bool		merge;			/* read_from on (else: recompute from start) */
+	TimestampTz read_from;
 } TargetChange;
 
 /* What the path needs of the target and its index. */
@@ -249,13 +252,16 @@ compare_entries(const void *a, const void *b, void *arg)
 }
 
 /*
- * Delete the log's insert entries and read them.  Returns how many; sums
- * their events and late events, and their latest time.
+ * Delete the log's insert entries and read them, in "snapshot" (in which
+ * the measures of the sessions they change are computed afterwards).
+ * Returns how many; sums their events and late events, and their latest
+ * time.
  */
 static int
-read_insert_entries(const JobInfo *job, InsertEntry **entries_out,
+read_insert_entries(const JobInfo *job, Snapshot snapshot, InsertEntry **entries_out,
 					int64 *events, int64 *late, bool *have_max, TimestampTz *max_ts)
 {
+	SPIPlanPtr	plan;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
@@ -265,8 +271,11 @@ read_insert_entries(const JobInfo *job, InsertEntry **entries_out,
 	uint64		row;
 	int			ret;
 
-	ret = SPI_execute(psprintf("DELETE FROM %s WHERE kind = 'i' RETURNING u, lo, hi, n, late",
-							   job->log_name), false, 0);
+	plan = SPI_prepare(psprintf("DELETE FROM %s WHERE kind = 'i' RETURNING u, lo, hi, n, late",
+								job->log_name), 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the log read of job " INT64_FORMAT, job->job_id);
+	ret = SPI_execute_snapshot(plan, NULL, NULL, snapshot, InvalidSnapshot, false, true, 0);
 	if (ret != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "could not read the change log of job " INT64_FORMAT, job->job_id);
 
@@ -457,14 +466,27 @@ add_change(TargetChange **changes, int *nchanges, int *capacity,
 	c->user = user;
 	if (s != NULL)
 		c->s = *s;
+	c->merge = false;
+	c->read_from = s != NULL ? s->start : 0;
 }
 
-/* Run a statement that writes the target; returns the rows it wrote. */
+/*
+ * Run a statement that writes the target, in the snapshot the log was read
+ * in (with the command id moved on, so that it sees this run's own
+ * writes); returns the rows it wrote.
+ */
 static uint64
 write_target(const JobInfo *job, const char *sql, int nargs, Oid *types,
-			 Datum *values, int expected)
+			 Datum *values, int expected, Snapshot snapshot)
 {
-	int			ret = SPI_execute_with_args(sql, nargs, types, values, NULL, false, 0);
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	int			ret;
+
+	if (plan == NULL)
+		elog(ERROR, "job " INT64_FORMAT " could not prepare a write of its target: %s",
+			 job->job_id, SPI_result_code_string(SPI_result));
+	ret = SPI_execute_snapshot(plan, values, NULL, snapshot, InvalidSnapshot, false, true, 0);
+	SPI_freeplan(plan);
 
 	if (ret != expected)
 		elog(ERROR, "job " INT64_FORMAT " could not write its target: %s",
@@ -514,14 +536,79 @@ typedef struct WriteBatch
 	Datum	   *ends;
 	Datum	   *counts;
 	Datum	   *closed;
+	Datum	   *merges;			/* measures: merge ('u' only) */
+	Datum	   *read_from;		/* measures: events read from ('u' only) */
+	Snapshot	snapshot;		/* the one the log was read in */
 } WriteBatch;
+
+/*
+ * The measures of the session of target row t (or of the unnest() row k
+ * for new sessions) from the events of its user between from and last, as
+ * a query with columns m1, m2, ...  NULL users are one user.
+ */
+static char *
+measures_subquery(const JobInfo *job, const char *user, const char *from, const char *last)
+{
+	StringInfoData q;
+	ListCell   *lc;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	foreach(lc, job->measures)
+		appendStringInfo(&q, "%s%s AS m%d", foreach_current_index(lc) > 0 ? ", " : "",
+						 ((JobMeasure *) lfirst(lc))->definition, foreach_current_index(lc) + 1);
+	appendStringInfo(&q,
+					 " FROM (SELECT * FROM %1$s e WHERE e.%2$s %4$s %5$s AND e.%3$s >= %6$s AND e.%3$s <= %7$s "
+					 "UNION ALL SELECT * FROM %1$s e WHERE %5$s IS NULL AND e.%2$s IS NULL "
+					 "AND e.%3$s >= %6$s AND e.%3$s <= %7$s) e",
+					 job->source_name, job->user_ident, job->time_ident, job->user_eq,
+					 user, from, last);
+	return q.data;
+}
+
+/*
+ * A measure's new value: with m.merge, the stored one (old) merged with
+ * that of the new events (x.m<k>) as the measure's merge says; otherwise
+ * x.m<k>, recomputed from all of the session's events.
+ */
+static char *
+merged_value(const JobMeasure *m, int k, const char *old)
+{
+	const char *x = psprintf("x.m%d", k);
+	const char *merged;
+
+	if (m->merge == NULL)
+		return (char *) x;
+	if (strcmp(m->merge, "sum") == 0)
+		merged = psprintf("CASE WHEN %1$s IS NULL THEN %2$s WHEN %2$s IS NULL THEN %1$s "
+						  "ELSE %1$s OPERATOR(pg_catalog.+) %2$s END", old, x);
+	else if (strcmp(m->merge, "count") == 0)
+		merged = psprintf("%s OPERATOR(pg_catalog.+) %s", old, x);
+	else if (strcmp(m->merge, "min") == 0)
+		merged = psprintf("LEAST(%s, %s)", old, x);
+	else if (strcmp(m->merge, "max") == 0)
+		merged = psprintf("GREATEST(%s, %s)", old, x);
+	else if (strcmp(m->merge, "and") == 0)
+		merged = psprintf("CASE WHEN %1$s IS NULL THEN %2$s WHEN %2$s IS NULL THEN %1$s "
+						  "ELSE %1$s AND %2$s END", old, x);
+	else if (strcmp(m->merge, "or") == 0)
+		merged = psprintf("CASE WHEN %1$s IS NULL THEN %2$s WHEN %2$s IS NULL THEN %1$s "
+						  "ELSE %1$s OR %2$s END", old, x);
+	else if (strcmp(m->merge, "first") == 0)
+		merged = old;
+	else if (strcmp(m->merge, "last") == 0)
+		merged = x;
+	else
+		elog(ERROR, "unknown merge \"%s\" of a measure", m->merge);
+	return psprintf("CASE WHEN m.merge THEN %s ELSE %s END", merged, x);
+}
 
 /* Write a batch with one statement, and count what it wrote. */
 static void
 write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 {
-	Oid			types[6];
-	Datum		values[6];
+	Oid			types[8];
+	Datum		values[8];
 	int			nargs = 0;
 
 	if (b->n == 0)
@@ -531,7 +618,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 		add_array_arg(types, values, &nargs, b->tids, NULL, b->n, TIDOID);
 		res->sessions_deleted +=
 			write_target(job, psprintf("DELETE FROM %s WHERE ctid = ANY ($1)", job->target_name),
-						 nargs, types, values, SPI_OK_DELETE);
+						 nargs, types, values, SPI_OK_DELETE, b->snapshot);
 		b->n = 0;
 		return;
 	}
@@ -546,7 +633,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 	add_array_arg(types, values, &nargs, b->ends, NULL, b->n, TIMESTAMPTZOID);
 	add_array_arg(types, values, &nargs, b->counts, NULL, b->n, INT8OID);
 	add_array_arg(types, values, &nargs, b->closed, NULL, b->n, BOOLOID);
-	if (b->kind == 'u')
+	if (b->kind == 'u' && job->measures == NIL)
 		res->sessions_updated +=
 			write_target(job,
 						 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
@@ -554,15 +641,65 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 								  "FROM unnest($1, $2, $3, $4, $5) AS m(tid, l, e, c, x) "
 								  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
 								  job->target_name),
-						 nargs, types, values, SPI_OK_UPDATE);
-	else
+						 nargs, types, values, SPI_OK_UPDATE, b->snapshot);
+	else if (b->kind == 'u')
+	{
+		StringInfoData cols;
+		StringInfoData vals;
+		ListCell   *lc;
+
+		/* the measures too, merged or recomputed (see merged_value()) */
+		add_array_arg(types, values, &nargs, b->merges, NULL, b->n, BOOLOID);
+		add_array_arg(types, values, &nargs, b->read_from, NULL, b->n, TIMESTAMPTZOID);
+		initStringInfo(&cols);
+		initStringInfo(&vals);
+		foreach(lc, job->measures)
+		{
+			JobMeasure *m = lfirst(lc);
+			const char *col = quote_identifier(m->name);
+
+			appendStringInfo(&cols, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", col);
+			appendStringInfo(&vals, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
+							 merged_value(m, foreach_current_index(lc) + 1, psprintf("t.%s", col)));
+		}
+		res->sessions_updated +=
+			write_target(job,
+						 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
+								  "event_count = m.c, closed = m.x, "
+								  "(%s) = (SELECT %s FROM (%s) x) "
+								  "FROM unnest($1, $2, $3, $4, $5, $6, $7) AS m(tid, l, e, c, x, merge, rf) "
+								  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
+								  job->target_name, cols.data, vals.data,
+								  measures_subquery(job, psprintf("t.%s", job->target_user_ident),
+													"m.rf", "m.l")),
+						 nargs, types, values, SPI_OK_UPDATE, b->snapshot);
+	}
+	else if (job->measures == NIL)
 		res->sessions_inserted +=
 			write_target(job,
 						 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
 								  "event_count, closed) "
 								  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
 								  job->target_name, job->target_user_ident),
-						 nargs, types, values, SPI_OK_INSERT);
+						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
+	else
+	{
+		StringInfoData cols;
+		ListCell   *lc;
+
+		initStringInfo(&cols);
+		foreach(lc, job->measures)
+			appendStringInfo(&cols, ", %s", quote_identifier(((JobMeasure *) lfirst(lc))->name));
+		res->sessions_inserted +=
+			write_target(job,
+						 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
+								  "event_count, closed%s) "
+								  "SELECT k.*, x.* FROM unnest($1, $2, $3, $4, $5, $6) AS k(u, s, l, e, c, x) "
+								  "CROSS JOIN LATERAL (%s) x",
+								  job->target_name, job->target_user_ident, cols.data,
+								  measures_subquery(job, "k.u", "k.s", "k.l")),
+						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
+	}
 	b->n = 0;
 }
 
@@ -574,7 +711,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 static void
 write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 			  bool have_watermark, TimestampTz watermark, int64 gap,
-			  RunResult *res)
+			  Snapshot snapshot, RunResult *res)
 {
 	static const char kinds[3] = {'d', 'u', 'i'};
 	int			size = Max(Min(nchanges, WRITE_BATCH_ROWS), 1);
@@ -590,6 +727,9 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 	b.ends = palloc(sizeof(Datum) * size);
 	b.counts = palloc(sizeof(Datum) * size);
 	b.closed = palloc(sizeof(Datum) * size);
+	b.merges = palloc(sizeof(Datum) * size);
+	b.read_from = palloc(sizeof(Datum) * size);
+	b.snapshot = snapshot;
 
 	for (k = 0; k < 3; k++)
 	{
@@ -617,12 +757,41 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 				b.ends[b.n] = TimestampTzGetDatum(end);
 				b.counts[b.n] = Int64GetDatum(c->s.count);
 				b.closed[b.n] = BoolGetDatum(have_watermark && end <= watermark);
+				b.merges[b.n] = BoolGetDatum(c->merge);
+				b.read_from[b.n] = TimestampTzGetDatum(c->merge ? c->read_from : c->s.start);
 			}
 			if (++b.n == size)
 				write_batch(job, &b, res);
 		}
 		write_batch(job, &b, res);
 	}
+}
+
+/*
+ * Can the measures of change c, which grows the stored session kept, be
+ * merged from the stored ones and those of the new events alone?  Only if
+ * no other stored session joined it and every entry of the user that lands
+ * in it comes after the stored session's last event: then the events after
+ * that are exactly the new ones, and the stored session's are the old ones.
+ * (A stored session whose last event is at infinity never merges: no entry
+ * comes after it.)
+ */
+static void
+set_merge(TargetChange *c, const StoredSession *kept, const StoredSession *touched,
+		  int ntouched, const InsertEntry *entries, int nentries)
+{
+	int			k;
+
+	for (k = 0; k < ntouched; k++)
+		if (&touched[k] != kept && touched[k].s.start >= c->s.start &&
+			touched[k].s.start <= c->s.last)
+			return;
+	for (k = 0; k < nentries; k++)
+		if (entries[k].s.last >= c->s.start && entries[k].s.start <= c->s.last &&
+			entries[k].s.start <= kept->s.last)
+			return;
+	c->merge = true;
+	c->read_from = kept->s.last + 1;
 }
 
 /*
@@ -651,9 +820,16 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	StoredSession *touched;
 	int			captouched = 8;
 	Snapshot	snapshot;
+	Snapshot	logsnap;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	int			first;
+	bool		all_merge = job->measures != NIL;
+	ListCell   *lc;
+
+	foreach(lc, job->measures)
+		if (((JobMeasure *) lfirst(lc))->merge == NULL)
+			all_merge = false;
 
 	sessionize_become(job->owner, true, &saved);
 	if (!open_target_index(job, &ti))
@@ -662,7 +838,9 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 		return false;
 	}
 
-	nentries = read_insert_entries(job, &entries, &events, &late, &have_max, &max_ts);
+	/* the log is read, and the measures computed, in one snapshot */
+	logsnap = RegisterSnapshot(GetTransactionSnapshot());
+	nentries = read_insert_entries(job, logsnap, &entries, &events, &late, &have_max, &max_ts);
 	if (have_max)
 	{
 		TimestampTz candidate = sessionize_watermark_after(max_ts, job->lateness_usec);
@@ -721,8 +899,13 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 			{
 				touched[t].kept = true;
 				if (touched[t].s.last != s->last || touched[t].s.count != s->count)
+				{
 					add_change(&changes, &nchanges, &capchanges, 'u',
 							   &touched[t].tid, NULL, s);
+					if (all_merge)
+						set_merge(&changes[nchanges - 1], &touched[t], touched, ntouched,
+								  &entries[first], end - first);
+				}
 			}
 			else
 				add_change(&changes, &nchanges, &capchanges, 'i',
@@ -756,8 +939,9 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 							 GUC_ACTION_SAVE, true, 0, false);
 	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	write_changes(job, changes, nchanges, have_watermark, watermark, rule.gap, res);
+	write_changes(job, changes, nchanges, have_watermark, watermark, rule.gap, logsnap, res);
 	sessionize_restore(&saved);
+	UnregisterSnapshot(logsnap);
 
 	res->events_inserted += events;
 	res->late_events += late;

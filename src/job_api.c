@@ -54,14 +54,14 @@ PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 
 /*
  * A measure list, parsed: the arrays (column names, definitions, result
- * types) that replace the caller's text, argument argno, in the call of the
+ * types, merges) that replace the caller's text, argument argno, in the call of the
  * body; isnull when the caller gave none (NULL).
  */
 typedef struct MeasureArgs
 {
 	int			argno;
 	bool		isnull;
-	Datum		arrays[3];
+	Datum		arrays[4];
 } MeasureArgs;
 
 /*
@@ -80,6 +80,8 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 	Datum	   *names;
 	Datum	   *defs;
 	Datum	   *types;
+	Datum	   *merges;
+	bool	   *merge_nulls;
 	ListCell   *lc;
 	int			n = 0;
 
@@ -108,6 +110,8 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 	names = palloc(sizeof(Datum) * (list_length(measures) + 1));
 	defs = palloc(sizeof(Datum) * (list_length(measures) + 1));
 	types = palloc(sizeof(Datum) * (list_length(measures) + 1));
+	merges = palloc(sizeof(Datum) * (list_length(measures) + 1));
+	merge_nulls = palloc(sizeof(bool) * (list_length(measures) + 1));
 	foreach(lc, measures)
 	{
 		JobMeasure *m = lfirst(lc);
@@ -117,11 +121,20 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 		names[n] = NameGetDatum(name);
 		defs[n] = CStringGetTextDatum(m->definition);
 		types[n] = CStringGetTextDatum(m->type);
+		merge_nulls[n] = m->merge == NULL;
+		merges[n] = m->merge ? CStringGetTextDatum(m->merge) : (Datum) 0;
 		n++;
 	}
 	margs->arrays[0] = PointerGetDatum(construct_array(names, n, NAMEOID, NAMEDATALEN, false, TYPALIGN_CHAR));
 	margs->arrays[1] = PointerGetDatum(construct_array(defs, n, TEXTOID, -1, false, TYPALIGN_INT));
 	margs->arrays[2] = PointerGetDatum(construct_array(types, n, TEXTOID, -1, false, TYPALIGN_INT));
+	{
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		margs->arrays[3] = PointerGetDatum(construct_md_array(merges, merge_nulls, 1, dims, lbs,
+															  TEXTOID, -1, false, TYPALIGN_INT));
+	}
 }
 
 /*
@@ -133,9 +146,9 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 							 const MeasureArgs *margs)
 {
 	int			nargs = PG_NARGS();
-	Oid			argtypes[MAX_API_ARGS + 3];
-	Datum		values[MAX_API_ARGS + 3];
-	char		nulls[MAX_API_ARGS + 3];
+	Oid			argtypes[MAX_API_ARGS + 4];
+	Datum		values[MAX_API_ARGS + 4];
+	char		nulls[MAX_API_ARGS + 4];
 	StringInfoData query;
 	SessionizeIdentity saved;
 	Datum		result;
@@ -155,7 +168,7 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 		if (margs && i == margs->argno)
 		{
 			/* the parsed measures instead of the caller's text */
-			for (int k = 0; k < 3; k++)
+			for (int k = 0; k < 4; k++)
 			{
 				argtypes[n] = k == 0 ? NAMEARRAYOID : TEXTARRAYOID;
 				values[n] = margs->isnull ? (Datum) 0 : margs->arrays[k];

@@ -240,9 +240,9 @@ sessionize_catalog_read_job(int64 job_id, JobRecord *job)
 		job->watermark = DatumGetTimestampTz(d);
 }
 
-/* A job's measures, in their order: column_name, definition, result_type. */
+/* A job's measures, in their order: column_name, definition, result_type, merge. */
 static const char *const read_measures_sql =
-"SELECT column_name::pg_catalog.text, definition, result_type "
+"SELECT column_name::pg_catalog.text, definition, result_type, merge "
 "FROM sessionize.job_measures WHERE job_id OPERATOR(pg_catalog.=) $1 ORDER BY position";
 
 /*
@@ -267,6 +267,7 @@ sessionize_catalog_read_measures(int64 job_id)
 		m->name = SPI_getvalue(tup, desc, 1);
 		m->definition = SPI_getvalue(tup, desc, 2);
 		m->type = SPI_getvalue(tup, desc, 3);
+		m->merge = SPI_getvalue(tup, desc, 4);	/* NULL when null */
 		result = lappend(result, m);
 	}
 	return result;

@@ -53,6 +53,8 @@ typedef struct JobMeasure
 	char	   *name;			/* the target's column */
 	char	   *definition;		/* deparsed aggregate; columns as e.<column> */
 	char	   *type;			/* the result type, as format_type() writes it */
+	char	   *merge;			/* how a run merges it (sum, count, min, max,
+								 * and, or, first, last); NULL: recomputed */
 } JobMeasure;
 
 /* What a run did: returned by run_job(), recorded in job_state and history. */

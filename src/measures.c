@@ -29,6 +29,9 @@
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
@@ -125,6 +128,78 @@ measures_error_callback(void *arg)
 		}
 	}
 	errcontext("measures: %s", text);
+}
+
+/*
+ * How a run may merge the measure of a session that new events extend with
+ * the measure of those events alone (see apply_inserts.c), or NULL when it
+ * must recompute it from all of the session's events.  Only a plain call
+ * of one of these aggregates (no DISTINCT, no ORDER BY) merges:
+ *	- pg_catalog's count(), and sum() of a type whose + adds the sums: the
+ *	  two values added (a NULL sum is no value);
+ *	- pg_catalog's min() and max(): LEAST and GREATEST, which skip NULLs as
+ *	  the aggregates do; only for an uncollated type or the default
+ *	  collation, which LEAST and GREATEST then use too;
+ *	- bool_and(), every() and bool_or(): AND and OR of the non-null values;
+ *	- sessionize.first() and last() without FILTER: the stored value stays
+ *	  the first (new events come after it), and the last is the new events'.
+ */
+static const char *
+merge_kind(Expr *expr)
+{
+	Aggref	   *agg;
+	char	   *name;
+	Oid			nsp;
+
+	if (!IsA(expr, Aggref))
+		return NULL;
+	agg = (Aggref *) expr;
+	if (agg->aggdistinct != NIL || agg->aggorder != NIL || agg->aggkind != AGGKIND_NORMAL ||
+		agg->agglevelsup != 0 || agg->aggvariadic)
+		return NULL;
+	name = get_func_name(agg->aggfnoid);
+	nsp = get_func_namespace(agg->aggfnoid);
+	if (name == NULL)
+		return NULL;
+	if (nsp == PG_CATALOG_NAMESPACE)
+	{
+		if (strcmp(name, "count") == 0)
+			return "count";
+		if (strcmp(name, "sum") == 0)
+		{
+			switch (agg->aggtype)
+			{
+				case INT8OID:
+				case NUMERICOID:
+				case FLOAT4OID:
+				case FLOAT8OID:
+				case INTERVALOID:
+				case CASHOID:
+					return "sum";
+				default:
+					return NULL;
+			}
+		}
+		if (strcmp(name, "min") == 0 || strcmp(name, "max") == 0)
+		{
+			if (OidIsValid(agg->aggcollid) && agg->aggcollid != DEFAULT_COLLATION_OID)
+				return NULL;
+			return strcmp(name, "min") == 0 ? "min" : "max";
+		}
+		if (strcmp(name, "bool_and") == 0 || strcmp(name, "every") == 0)
+			return "and";
+		if (strcmp(name, "bool_or") == 0)
+			return "or";
+		return NULL;
+	}
+	if (nsp == get_namespace_oid("sessionize", true) && agg->aggfilter == NULL)
+	{
+		if (strcmp(name, "first") == 0)
+			return "first";
+		if (strcmp(name, "last") == 0)
+			return "last";
+	}
+	return NULL;
 }
 
 /* The raw statement must be "SELECT <target list>", nothing more. */
@@ -275,6 +350,7 @@ sessionize_parse_measures(const char *text, Oid source, const char *user_column,
 		m->definition = deparse_expression((Node *) tle->expr, dpcontext, true, false);
 		m->type = format_type_with_typemod(exprType((Node *) tle->expr),
 										   exprTypmod((Node *) tle->expr));
+		m->merge = (char *) merge_kind(tle->expr);
 		result = lappend(result, m);
 	}
 
