@@ -215,11 +215,17 @@ CREATE TABLE sessionize.job_measures (
     column_name name NOT NULL,
     definition text NOT NULL,
     result_type text NOT NULL,
+    -- how a run that extends a session by new events merges their value
+    -- with the stored one, without reading old events; NULL: recomputed
+    -- from all of the session's events whenever it changes
+    merge text CHECK (merge IN ('sum', 'count', 'min', 'max', 'and', 'or', 'first', 'last')),
     PRIMARY KEY (job_id, position),
     UNIQUE (job_id, column_name)
 );
 COMMENT ON TABLE sessionize.job_measures IS
-'sessionize: the per-session measures of each job (target column, aggregate over the source''s columns e.<column>, result type); set with create_job() and alter_job()';
+'sessionize: the per-session measures of each job (target column, aggregate over the source''s columns e.<column>, result type, and how runs merge it); set with create_job() and alter_job()';
+COMMENT ON COLUMN sessionize.job_measures.merge IS
+'How a run merges the measure of a session that new events extend with theirs, reading only the new events (sum, count, min, max, and, or, first, last); NULL: recomputed from all of the session''s events when it changes';
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_measures', '');
 SELECT pg_catalog.pg_extension_config_dump('sessionize.job_state', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('sessionize.jobs', 'job_id'), '');
@@ -773,7 +779,7 @@ REVOKE ALL ON FUNCTION sessionize._measure_columns(name[], text[]) FROM PUBLIC;
 CREATE FUNCTION sessionize._create_job(p_caller regrole, p_source regclass, p_user_column name,
     p_time_column name, p_gap interval, p_target name, p_allowed_lateness interval,
     p_schedule_interval interval, p_notify text, p_measure_names name[],
-    p_measure_definitions text[], p_measure_types text[])
+    p_measure_definitions text[], p_measure_types text[], p_measure_merges text[])
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -980,10 +986,10 @@ BEGIN
     VALUES (p_source, p_user_column, p_time_column, user_att.atttypid, p_user_column, p_gap,
             tgt, p_allowed_lateness, p_schedule_interval, p_caller, p_notify)
     RETURNING job_id INTO new_id;
-    INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type)
-    SELECT new_id, m.position, m.column_name, m.definition, m.result_type
-    FROM unnest(p_measure_names, p_measure_definitions, p_measure_types)
-         WITH ORDINALITY AS m(column_name, definition, result_type, position);
+    INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type, merge)
+    SELECT new_id, m.position, m.column_name, m.definition, m.result_type, m.merge
+    FROM unnest(p_measure_names, p_measure_definitions, p_measure_types, p_measure_merges)
+         WITH ORDINALITY AS m(column_name, definition, result_type, merge, position);
     INSERT INTO sessionize.job_state (job_id) VALUES (new_id);
     PERFORM sessionize._install_capture(new_id);
 
@@ -997,9 +1003,9 @@ BEGIN
     RETURN new_id;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[]) IS
+COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[], text[]) IS
 'Internal: body of sessionize.create_job(), run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[], text[]) FROM PUBLIC;
 
 -- Checks that p_caller may use a job: a member of its owner (which every
 -- superuser is).  Returns the job.  The rule for run_job(), alter_job(),
@@ -1094,7 +1100,7 @@ REVOKE ALL ON FUNCTION sessionize._drop_job(regrole, bigint, boolean) FROM PUBLI
 -- and the next run rebuilds.  The target must still belong to the job
 -- owner, as drop_job(drop_target) wants.
 CREATE FUNCTION sessionize._set_measures(p_caller regrole, j sessionize.jobs, p_names name[],
-    p_definitions text[], p_types text[])
+    p_definitions text[], p_types text[], p_merges text[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1122,19 +1128,20 @@ BEGIN
     DELETE FROM sessionize.job_measures WHERE job_id = j.job_id;
     FOR k IN 1 .. coalesce(cardinality(p_names), 0) LOOP
         EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', j.target, p_names[k], p_types[k]);
-        INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type)
-        VALUES (j.job_id, k, p_names[k], p_definitions[k], p_types[k]);
+        INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type, merge)
+        VALUES (j.job_id, k, p_names[k], p_definitions[k], p_types[k], p_merges[k]);
     END LOOP;
     UPDATE sessionize.job_state SET needs_rebuild = true WHERE job_id = j.job_id;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[]) IS
+COMMENT ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[], text[]) IS
 'Internal: alter_job(measures => ...): replaces a job''s measures and its target''s measure columns, run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[], text[]) FROM PUBLIC;
 
 CREATE FUNCTION sessionize._alter_job(p_caller regrole, p_job_id bigint, p_gap interval,
     p_allowed_lateness interval, p_schedule_interval interval, p_active boolean, p_notify text,
-    p_measure_names name[], p_measure_definitions text[], p_measure_types text[])
+    p_measure_names name[], p_measure_definitions text[], p_measure_types text[],
+    p_measure_merges text[])
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -1192,13 +1199,14 @@ BEGIN
         WHERE job_id = p_job_id;
     END IF;
     IF p_measure_names IS NOT NULL THEN
-        PERFORM sessionize._set_measures(p_caller, j, p_measure_names, p_measure_definitions, p_measure_types);
+        PERFORM sessionize._set_measures(p_caller, j, p_measure_names, p_measure_definitions, p_measure_types,
+                                         p_measure_merges);
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[]) IS
+COMMENT ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[], text[]) IS
 'Internal: body of sessionize.alter_job(), run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[], text[]) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- The job API.  These C functions check the caller, then run the bodies

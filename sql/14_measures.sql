@@ -138,6 +138,68 @@ SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 SELECT sessionize.drop_job(:job, drop_target => true);
 
 -- ---------------------------------------------------------------------------
+-- Runs merge what merges: when appends grow a session of a job whose
+-- measures all merge, a run reads only the new events and merges their
+-- values with the stored ones.  A stored value set wrong by hand shows it:
+-- it stays as wrong after an append that merges, and is repaired by one
+-- that recomputes (a late event inside the session, or a job with a
+-- measure that does not merge).
+-- ---------------------------------------------------------------------------
+CREATE TABLE ms.m (uid int, ts timestamptz, amount int, ok boolean);
+CREATE INDEX ON ms.m (uid, ts);
+INSERT INTO ms.m SELECT i % 3, timestamptz '2026-01-01' + i * interval '2 minutes', i, i % 4 <> 0
+FROM generate_series(1, 30) i;
+SELECT sessionize.create_job('ms.m', 'uid', 'ts', interval '10 minutes', measures =>
+    'sum(amount) AS total, count(amount) AS n, count(*) FILTER (WHERE ok) AS oks, min(amount) AS low, '
+    'max(amount) AS high, bool_and(ok) AS all_ok, bool_or(NOT ok) AS any_bad, '
+    'sum(amount::numeric / 3) AS thirds') AS mjob \gset
+SELECT column_name, merge FROM sessionize.job_measures WHERE job_id = :mjob ORDER BY position;
+SELECT full_rebuild FROM sessionize.run_job(:mjob);
+CREATE VIEW ms.m_reference AS
+SELECT uid, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS event_count,
+       sum(amount) AS total, count(amount) AS n, count(*) FILTER (WHERE ok) AS oks, min(amount) AS low,
+       max(amount) AS high, bool_and(ok) AS all_ok, bool_or(NOT ok) AS any_bad,
+       sum(amount::numeric / 3) AS thirds
+FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PRECEDING) AS g
+      FROM (SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > interval '10 minutes'
+                           THEN 1 ELSE 0 END AS is_new
+            FROM ms.m WHERE ts IS NOT NULL WINDOW w AS (PARTITION BY uid ORDER BY ts)) a) b
+GROUP BY uid, g;
+CREATE VIEW ms.m_wrong AS
+SELECT uid, session_start, total FROM (
+    (SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds FROM ms.m_sessions
+     EXCEPT ALL SELECT * FROM ms.m_reference)
+    UNION ALL
+    (SELECT * FROM ms.m_reference
+     EXCEPT ALL SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds FROM ms.m_sessions)) d
+ORDER BY 1, 2, 3;
+SELECT count(*) AS sessions, (SELECT count(*) FROM ms.m_wrong) AS wrong FROM ms.m_sessions;
+-- user 1's session, wrong by 1000; appends to it and to user 2's, some with
+-- NULL amounts and new extremes
+UPDATE ms.m_sessions SET total = total + 1000 WHERE uid = 1;
+INSERT INTO ms.m VALUES (1, '2026-01-01 01:05', NULL, false), (1, '2026-01-01 01:07', 500, true),
+                        (2, '2026-01-01 01:06', -7, NULL), (0, '2026-01-01 01:04', NULL, NULL);
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:mjob);
+-- merged: still wrong by the same 1000, and nothing else
+SELECT m.uid, m.total - r.total AS off_by FROM ms.m_sessions m JOIN ms.m_reference r USING (uid, session_start) ORDER BY 1;
+SELECT count(*) AS other_wrong FROM ms.m_wrong WHERE uid <> 1;
+-- a late event inside the session makes the run recompute it: repaired
+INSERT INTO ms.m VALUES (1, '2026-01-01 00:31', 1, true);
+SELECT events_inserted FROM sessionize.run_job(:mjob);
+SELECT count(*) AS wrong FROM ms.m_wrong;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:mjob);
+DROP VIEW ms.m_wrong, ms.m_reference;
+-- with a measure that does not merge, an append recomputes: repaired too
+SELECT sessionize.alter_job(:mjob, measures => 'sum(amount) AS total, count(DISTINCT amount) AS kinds');
+SELECT column_name, merge FROM sessionize.job_measures WHERE job_id = :mjob ORDER BY position;
+SELECT full_rebuild FROM sessionize.run_job(:mjob);
+UPDATE ms.m_sessions SET total = total + 1000 WHERE uid = 1;
+INSERT INTO ms.m VALUES (1, '2026-01-01 01:09', 9, true);
+SELECT events_inserted FROM sessionize.run_job(:mjob);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:mjob);
+SELECT sessionize.drop_job(:mjob, drop_target => true);
+
+-- ---------------------------------------------------------------------------
 -- The list is parsed, never pasted: anything but a list of named,
 -- non-volatile aggregates over the source's columns is refused, with an
 -- SQLSTATE, and nothing is created
