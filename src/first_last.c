@@ -50,6 +50,8 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
+
 PG_FUNCTION_INFO_V1(first_trans);
 PG_FUNCTION_INFO_V1(last_trans);
 PG_FUNCTION_INFO_V1(first_combine);
@@ -259,11 +261,8 @@ first_last_trans(FunctionCallInfo fcinfo, int want, const char *fname)
 
 	if (st == NULL)
 	{
-		int16		typlen;
-		bool		typbyval;
-
-		get_typlenbyval(typid, &typlen, &typbyval);
-		st = first_last_state_create(aggcxt, typid, typlen, typbyval);
+		st = first_last_state_create(aggcxt, typid, ord->typentry->typlen,
+									 ord->typentry->typbyval);
 		first_last_take(st, at, value, isnull, aggcxt);
 	}
 	else if (first_last_cmp(ord, at, value, isnull, st) * want > 0)
