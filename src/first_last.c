@@ -24,8 +24,10 @@
  *
  * Who may call them: everyone (EXECUTE is PUBLIC, as for any aggregate).
  * They run as the caller, with no rights of their own; the only code they
- * run besides their own is the value type's comparison, send and receive
- * functions, as ORDER BY and parallel array_agg() would.
+ * run besides their own is the value type's btree comparison function, as
+ * ORDER BY would, and, to pass partial states between processes, its
+ * binary send and receive functions (a type without them is an error in a
+ * parallel plan, SQLSTATE 42883).
  *
  * The transition state lives in the aggregate memory context: the best
  * (time, value) so far, the value copied (detoasted) there.  It is NULL
@@ -40,12 +42,10 @@
  */
 #include "postgres.h"
 
-#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
