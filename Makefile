@@ -26,6 +26,7 @@ OBJS = \
 	src/session_state.o \
 	src/session_window.o \
 	src/session_agg.o \
+	src/first_last.o \
 	src/user_sessions.o \
 	src/session_srf.o \
 	src/security.o \
@@ -45,7 +46,7 @@ OBJS = \
 # src/sql/ (the window forms' 24 aggregates are generated); the scripts of
 # released versions and the update scripts are kept as they are.
 INSTALL_SQL = sessionize--$(EXTVERSION).sql
-INSTALL_SQL_PARTS = src/sql/schema.sql src/sql/window_forms.sh src/sql/sessions.sql src/sql/jobs.sql
+INSTALL_SQL_PARTS = src/sql/schema.sql src/sql/window_forms.sh src/sql/sessions.sql src/sql/first_last.sql src/sql/jobs.sql
 DATA = $(filter-out $(INSTALL_SQL),$(wildcard sessionize--*.sql))
 DATA_built = $(INSTALL_SQL)
 
@@ -104,7 +105,7 @@ endif
 endif
 
 $(INSTALL_SQL): $(INSTALL_SQL_PARTS)
-	{ cat src/sql/schema.sql && bash src/sql/window_forms.sh && cat src/sql/sessions.sql src/sql/jobs.sql; } >$@.tmp
+	{ cat src/sql/schema.sql && bash src/sql/window_forms.sh && cat src/sql/sessions.sql src/sql/first_last.sql src/sql/jobs.sql; } >$@.tmp
 	mv $@.tmp $@
 
 .PHONY: test demo

@@ -20,6 +20,14 @@
 #include "utils/acl.h"
 
 /*
+ * The varlena macros (VARDATA_ANY and the like): in varatt.h since
+ * PostgreSQL 16, which postgres.h no longer includes.
+ */
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"
+#endif
+
+/*
  * A function that does not return: PostgreSQL 18 replaced the attribute
  * after the declaration, pg_attribute_noreturn(), by pg_noreturn before it.
  * Write: SESSIONIZE_NORETURN extern void f(void) SESSIONIZE_NORETURN_AFTER;
