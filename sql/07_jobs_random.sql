@@ -13,11 +13,12 @@ CREATE INDEX ON r_events (user_id, ts);
 -- with measures, written as the GROUP BY writes them (pages distinct or not)
 CREATE FUNCTION r_reference(gap interval, distinct_pages boolean DEFAULT true)
 RETURNS TABLE (user_id int, session_start timestamptz, last_event_at timestamptz, event_count bigint,
-               revenue bigint, pages bigint, top_page text, buys bigint)
+               revenue bigint, pages bigint, top_page text, buys bigint, landing text, exit text)
 LANGUAGE sql AS $$
 SELECT user_id, min(ts), max(ts), count(*), sum(amount),
        CASE WHEN distinct_pages THEN count(DISTINCT page) ELSE count(page) END, max(page),
-       count(*) FILTER (WHERE amount > 50)
+       count(*) FILTER (WHERE amount > 50),
+       (array_agg(page ORDER BY ts, page))[1], (array_agg(page ORDER BY ts DESC, page DESC))[1]
 FROM (SELECT user_id, ts, amount, page, sum(is_new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
       FROM (SELECT user_id, ts, amount, page,
                    CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > gap THEN 1 ELSE 0 END AS is_new
@@ -105,10 +106,10 @@ BEGIN
                                  measures => CASE measures
                                      WHEN 'recompute' THEN
                                      'sum(amount) AS revenue, count(DISTINCT page) AS pages, max(page) AS top_page, '
-                                     'count(*) FILTER (WHERE amount > 50) AS buys'
+                                     'count(*) FILTER (WHERE amount > 50) AS buys, first(page) AS landing, last(page) AS exit'
                                      WHEN 'merge' THEN
                                      'sum(amount) AS revenue, count(page) AS pages, max(page) AS top_page, '
-                                     'count(*) FILTER (WHERE amount > 50) AS buys' END);
+                                     'count(*) FILTER (WHERE amount > 50) AS buys, first(page) AS landing, last(page) AS exit' END);
     IF sql_only THEN
         ALTER TABLE r_sessions ENABLE ROW LEVEL SECURITY;
     END IF;
@@ -122,11 +123,11 @@ BEGIN
             SELECT count(*) INTO verify_diff FROM sessionize.verify(job);
             IF measures IS NOT NULL THEN
                 EXECUTE 'SELECT count(*) FROM ('
-                    '(SELECT user_id, session_start, last_event_at, event_count, revenue, pages, top_page, buys FROM r_sessions '
+                    '(SELECT user_id, session_start, last_event_at, event_count, revenue, pages, top_page, buys, landing, exit FROM r_sessions '
                     ' EXCEPT ALL SELECT * FROM r_reference($1, $2)) '
                     'UNION ALL '
                     '(SELECT * FROM r_reference($1, $2) '
-                    ' EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, pages, top_page, buys FROM r_sessions)) d'
+                    ' EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, pages, top_page, buys, landing, exit FROM r_sessions)) d'
                 INTO reference_diff USING gap, measures = 'recompute';
             ELSE
                 SELECT count(*) INTO reference_diff FROM (

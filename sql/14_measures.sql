@@ -27,7 +27,9 @@ CREATE VIEW ms.reference AS
 SELECT uid, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS event_count,
        sum(amount) AS revenue, count(*) FILTER (WHERE kind = 'buy') AS purchases,
        count(DISTINCT page) AS pages, max(amount) AS top_amount,
-       string_agg(page, '>' ORDER BY ts, page) AS path
+       string_agg(page, '>' ORDER BY ts, page) AS path,
+       (array_agg(page ORDER BY ts, page))[1] AS landing_page,
+       (array_agg(page ORDER BY ts DESC, page DESC))[1] AS exit_page
 FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
       FROM (SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > interval '10 minutes'
                            THEN 1 ELSE 0 END AS is_new
@@ -39,21 +41,25 @@ GROUP BY uid, n;
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures =>
     'sum(amount) AS revenue, count(*) FILTER (WHERE kind = ''buy'') AS purchases, '
     'count(DISTINCT page) AS pages, max(amount) AS top_amount, '
-    'string_agg(page, ''>'' ORDER BY ts, page) AS path') AS job \gset
+    'string_agg(page, ''>'' ORDER BY ts, page) AS path, first(page) AS landing_page, last(page) AS exit_page') AS job \gset
 -- rows of the target and of the reference that the other lacks, and the
 -- number of sessions (so that an empty target cannot pass)
 CREATE FUNCTION ms.differences(OUT differences bigint, OUT sessions bigint) LANGUAGE sql AS $$
     SELECT (SELECT count(*) FROM (
-              (SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+              (SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path,
+                      landing_page, exit_page
                FROM ms.reference
                EXCEPT ALL
-               SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+               SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path,
+                      landing_page, exit_page
                FROM ms.ev_sessions)
               UNION ALL
-              (SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+              (SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path,
+                      landing_page, exit_page
                FROM ms.ev_sessions
                EXCEPT ALL
-               SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path
+               SELECT uid, session_start, last_event_at, event_count, revenue, purchases, pages, top_amount, path,
+                      landing_page, exit_page
                FROM ms.reference)) d),
            (SELECT count(*) FROM ms.ev_sessions)
 $$;
@@ -68,6 +74,10 @@ SELECT events_inserted, sessions_inserted, full_rebuild FROM sessionize.run_job(
 SELECT * FROM ms.differences();
 SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 
+-- events at the same time: first() takes the smallest page, last() the
+-- largest, NULL above all
+INSERT INTO ms.ev VALUES (1, '2026-01-01 00:00:30', 'zz', 1, 'view'), (1, '2026-01-01 00:00:30', 'aa', 1, 'view'),
+                         (1, '2026-01-01 00:00:30', NULL, 1, 'view');
 -- appended events, and late ones that bridge sessions
 INSERT INTO ms.ev SELECT i % 5, timestamptz '2026-01-01 10:00' + i * interval '3 minutes', 'q', i, 'buy'
 FROM generate_series(1, 40) i;
@@ -152,14 +162,15 @@ FROM generate_series(1, 30) i;
 SELECT sessionize.create_job('ms.m', 'uid', 'ts', interval '10 minutes', measures =>
     'sum(amount) AS total, count(amount) AS n, count(*) FILTER (WHERE ok) AS oks, min(amount) AS low, '
     'max(amount) AS high, bool_and(ok) AS all_ok, bool_or(NOT ok) AS any_bad, '
-    'sum(amount::numeric / 3) AS thirds') AS mjob \gset
+    'sum(amount::numeric / 3) AS thirds, first(amount) AS opening, last(amount) AS closing') AS mjob \gset
 SELECT column_name, merge FROM sessionize.job_measures WHERE job_id = :mjob ORDER BY position;
 SELECT full_rebuild FROM sessionize.run_job(:mjob);
 CREATE VIEW ms.m_reference AS
 SELECT uid, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS event_count,
        sum(amount) AS total, count(amount) AS n, count(*) FILTER (WHERE ok) AS oks, min(amount) AS low,
        max(amount) AS high, bool_and(ok) AS all_ok, bool_or(NOT ok) AS any_bad,
-       sum(amount::numeric / 3) AS thirds
+       sum(amount::numeric / 3) AS thirds, (array_agg(amount ORDER BY ts, amount))[1] AS opening,
+       (array_agg(amount ORDER BY ts DESC, amount DESC))[1] AS closing
 FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PRECEDING) AS g
       FROM (SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > interval '10 minutes'
                            THEN 1 ELSE 0 END AS is_new
@@ -167,11 +178,13 @@ FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PR
 GROUP BY uid, g;
 CREATE VIEW ms.m_wrong AS
 SELECT uid, session_start, total FROM (
-    (SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds FROM ms.m_sessions
+    (SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds,
+            opening, closing FROM ms.m_sessions
      EXCEPT ALL SELECT * FROM ms.m_reference)
     UNION ALL
     (SELECT * FROM ms.m_reference
-     EXCEPT ALL SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds FROM ms.m_sessions)) d
+     EXCEPT ALL SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds,
+                       opening, closing FROM ms.m_sessions)) d
 ORDER BY 1, 2, 3;
 SELECT count(*) AS sessions, (SELECT count(*) FROM ms.m_wrong) AS wrong FROM ms.m_sessions;
 -- user 1's session, wrong by 1000; appends to it and to user 2's, some with
