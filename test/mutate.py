@@ -112,6 +112,17 @@ FILE_STAGES = {
     "src/capture.c": JOB_STAGES,
     "src/refresh.c": JOB_STAGES,
     "src/apply_inserts.c": JOB_STAGES,
+    # measures: parsed at create_job()/alter_job() (14_measures), run by
+    # every job with measures (14, 07's seeds with measures, 13's upgrade)
+    "src/measures.c": [
+        ("regress", ["14_measures"]),
+        ("regress", ["07_jobs_random", "13_upgrade"]),
+        ("regress", {"except": ALGORITHM_ONLY}),
+    ],
+    "src/first_last.c": [
+        ("regress", ["15_first_last"]),
+        ("regress", ["14_measures", "07_jobs_random"]),
+    ],
     # the worker's files, with one TAP stage (one baseline run when they
     # are measured together): the worker's TAP files 005-008; 001, where
     # the library is preloaded with sessionize.enabled off (the TAP files
@@ -161,6 +172,8 @@ DEFAULT_SAMPLE = {
     "src/capture.c": 100,
     "src/refresh.c": 100,
     "src/apply_inserts.c": 100,
+    "src/measures.c": 60,
+    "src/first_last.c": 80,
 }
 DEFAULT_SAMPLE_OTHER = 60
 
