@@ -247,6 +247,15 @@ SELECT events_inserted FROM sessionize.run_job(:qjob);
 SELECT "a""; DROP TABLE ms.ev; --" AS quoted FROM ms.ev_sessions WHERE uid = 9;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:qjob);
 SELECT sessionize.drop_job(:qjob, drop_target => true);
+-- a source column with the name a full build gives the session start
+CREATE TABLE ms.clash (uid int, ts timestamptz, sessionize_session_start int);
+INSERT INTO ms.clash VALUES (1, '2026-01-01 00:00', 5), (1, '2026-01-01 00:04', 7), (1, '2026-01-01 01:00', 11);
+SELECT sessionize.create_job('ms.clash', 'uid', 'ts', interval '10 minutes',
+                             measures => 'sum(sessionize_session_start) AS total') AS cjob \gset
+SELECT events_inserted FROM sessionize.run_job(:cjob);
+SELECT session_start, total FROM ms.clash_sessions ORDER BY 1;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:cjob);
+SELECT sessionize.drop_job(:cjob, drop_target => true);
 RESET ROLE;
 
 -- ---------------------------------------------------------------------------

@@ -277,22 +277,27 @@ measure_values(const JobInfo *job, const char *alias)
  * user and session.  Columns u, session_start, last_event_at, session_end,
  * event_count, m1, m2, ...  gap_param is the parameter of the exact gap,
  * limit_param that of the latest time whose time + gap is in range (later
- * sessions end at infinity, as sessionize() says).
+ * sessions end at infinity, as sessionize() says).  The session start is a
+ * column beside the source's, under a name none of them has.
  */
 static char *
 grouped_sessions_sql(const JobInfo *job, int gap_param, int limit_param)
 {
-	return psprintf("SELECT e.%1$s AS u, e.sessionize_session_start AS session_start, "
+	char	   *ss = pstrdup("sessionize_session_start");
+
+	for (int k = 1; get_attnum(job->source, ss) != InvalidAttrNumber; k++)
+		ss = psprintf("sessionize_session_start_%d", k);
+	return psprintf("SELECT e.%1$s AS u, e.%7$s AS session_start, "
 					"       max(e.%2$s) AS last_event_at, "
 					"       CASE WHEN max(e.%2$s) > $%5$d::timestamptz THEN 'infinity'::timestamptz "
 					"            ELSE max(e.%2$s) + $%4$d::interval END AS session_end, "
 					"       count(*) AS event_count%6$s "
 					"FROM (SELECT e.*, sessionize.session_start(e.%2$s, $%4$d::interval) "
-					"             OVER (PARTITION BY e.%1$s ORDER BY e.%2$s) AS sessionize_session_start "
+					"             OVER (PARTITION BY e.%1$s ORDER BY e.%2$s) AS %7$s "
 					"      FROM %3$s e WHERE e.%2$s IS NOT NULL) e "
-					"GROUP BY e.%1$s, e.sessionize_session_start",
+					"GROUP BY e.%1$s, e.%7$s",
 					job->user_ident, job->time_ident, job->source_name, gap_param, limit_param,
-					measure_exprs(job));
+					measure_exprs(job), ss);
 }
 
 /*
@@ -832,6 +837,14 @@ sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 	values[6] = IntervalPGetDatum(job.exact_gap);
 
 	sessionize_become(job.owner, true, &saved);
+	if (job.measures != NIL)
+	{
+		/* the recomputation reads the source as a full build does */
+		(void) set_config_option("enable_indexscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
 	portal = SPI_cursor_open_with_args(NULL, sql, 7, types, values, NULL, false, 0);
 	sessionize_restore(&saved);
 	for (;;)
