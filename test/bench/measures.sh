@@ -26,6 +26,7 @@
 #           BENCH_PORT (5489).  It starts and removes its own cluster.
 
 set -euo pipefail
+shopt -s inherit_errexit
 
 EVENTS=${BENCH_EVENTS:-2000000}
 USERS=${BENCH_USERS:-10000}
@@ -71,7 +72,7 @@ job_of() { sql "SELECT job_id FROM sessionize.jobs WHERE source = '$1'::regclass
 append_run() { # table seed
 	sql "SELECT setseed($2) \\g /dev/null
 	     INSERT INTO $1
-	     SELECT n.user_id, l.last_ts + n.event_ts - timestamptz '2026-01-01', '/p/' || (random() * 63)::int,
+	     SELECT n.user_id, l.last_ts + (n.event_ts - timestamptz '2026-01-01'), '/p/' || (random() * 63)::int,
 	            (random() * 100)::numeric(10, 2), CASE WHEN random() < 0.05 THEN 'buy' ELSE 'view' END
 	     FROM (SELECT * FROM events ORDER BY event_ts LIMIT $((EVENTS / 100))) n
 	     JOIN (SELECT user_id, max(event_ts) AS last_ts FROM $1 GROUP BY user_id) l USING (user_id)
