@@ -9,7 +9,9 @@
 # and created again while the worker runs is taken up quietly; DROP
 # DATABASE is not refused because of a scheduler.  With no background
 # worker slot free, a database's scheduler is tried again after
-# sessionize.naptime, not at each wake-up of the launcher.
+# sessionize.naptime, not at each wake-up of the launcher.  A DROP DATABASE
+# that is refused lets the database's scheduler come back when its hold
+# ends, however long the naptime.
 
 use strict;
 use warnings;
@@ -228,5 +230,29 @@ $busy->safe_psql('b', q{
 ok($busy->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'}),
 	'a job created in b starts its scheduler at once');
+
+# A DROP DATABASE that is refused (another session is connected to b) has
+# stopped b's scheduler first, and held b free of one for 10 seconds: the
+# scheduler comes back when that hold ends, not after the naptime (an hour).
+my $b_pid = $busy->safe_psql('postgres', q{
+	SELECT pid FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'});
+my $connected = $busy->background_psql('b');
+$connected->query_safe('SELECT 1');
+my $refused_at = time;
+($ret, $stdout, $stderr) = $busy->psql('postgres', 'DROP DATABASE b');
+isnt($ret, 0, 'DROP DATABASE b is refused');
+like($stderr, qr/database "b" is being accessed by other users/, 'for the session connected to b');
+is($busy->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $b_pid"),
+	'0', "it had stopped b's scheduler");
+$connected->quit;
+my $back = 0;
+while (time < $refused_at + 30)
+{
+	$back = $busy->safe_psql('postgres', q{
+		SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'});
+	last if $back;
+	usleep(200_000);
+}
+is($back, '1', "b's scheduler is back within 30 seconds: when the hold ends, not after the naptime");
 $busy->stop;
 done_testing();
