@@ -7,11 +7,11 @@
 # once; the launcher terminated comes back with its schedulers, even when
 # a scheduler of the earlier launcher does not stop; the extension dropped
 # and created again while the worker runs is taken up quietly; DROP
-# DATABASE is not refused because of a scheduler.  With no background
-# worker slot free, a database's scheduler is tried again after
-# sessionize.naptime, not at each wake-up of the launcher.  A DROP DATABASE
-# that is refused lets the database's scheduler come back when its hold
-# ends, however long the naptime.
+# DATABASE is not refused because of a scheduler, and stops no other
+# database's.  With no background worker slot free, a database's scheduler
+# is tried again after sessionize.naptime, not at each wake-up of the
+# launcher.  A DROP DATABASE that is refused lets the database's scheduler
+# come back when its hold ends, however long the naptime.
 
 use strict;
 use warnings;
@@ -172,6 +172,29 @@ is($ret, 0, 'DROP DATABASE stops the scheduler and succeeds');
 is($stderr, '', 'with no error');
 $node->safe_psql('postgres', q{INSERT INTO ev VALUES (5, '2026-01-07')});
 ok(caught_up(), 'the other database is still served');
+
+# DROP DATABASE stops the scheduler of that database only, not one of a
+# database with a higher oid.  lo's scheduler runs before hi is created, so
+# hi's takes a later slot in shared memory (a scheduler takes the lowest
+# free one), where a scan for lo's that matched higher oids too would find
+# it last.
+$node->safe_psql('postgres', 'CREATE DATABASE lo');
+$node->safe_psql('lo', $setup);
+ok(caught_up('lo'), 'a job in lo, run by its scheduler');
+$node->safe_psql('postgres', 'CREATE DATABASE hi');
+is($node->safe_psql('postgres',
+		q{SELECT (SELECT oid FROM pg_database WHERE datname = 'lo') < (SELECT oid FROM pg_database WHERE datname = 'hi')}),
+	't', '(lo has the lower oid)');
+$node->safe_psql('hi', $setup);
+ok(caught_up('hi'), 'a job in hi, run by its scheduler');
+my $hi_pid = scheduler_pid('hi');
+ok($hi_pid, "hi's scheduler runs");
+($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP DATABASE lo');
+is($ret, 0, 'DROP DATABASE lo stops its scheduler and succeeds');
+is($stderr, '', 'with no error');
+is(scheduler_pid('hi'), $hi_pid, "hi's scheduler was left running");
+$node->safe_psql('hi', q{INSERT INTO ev VALUES (5, '2026-01-07')});
+ok(caught_up('hi'), 'and carries on');
 
 $node->stop;
 
