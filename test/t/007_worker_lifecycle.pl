@@ -196,6 +196,22 @@ is(scheduler_pid('hi'), $hi_pid, "hi's scheduler was left running");
 $node->safe_psql('hi', q{INSERT INTO ev VALUES (5, '2026-01-07')});
 ok(caught_up('hi'), 'and carries on');
 
+# A database without the extension: its scheduler finds none and exits, and
+# the launcher starts one there again only after a minute (or when a job is
+# created there), not at every naptime.  The scheduler says so at DEBUG1,
+# set for that database before it allows connections.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+	CREATE DATABASE noext ALLOW_CONNECTIONS false;
+	ALTER DATABASE noext SET log_min_messages = 'debug1';
+	ALTER DATABASE noext ALLOW_CONNECTIONS true;
+});
+my $no_extension = qr/extension sessionize is not installed in database "noext"; exiting/;
+ok($node->wait_for_log($no_extension, $offset), 'in a database without the extension, the scheduler exits');
+usleep(2_000_000);
+my $looks = () = slurp_file($node->logfile, $offset) =~ /$no_extension/g;
+is($looks, 1, 'and no other is started there within 2 seconds (naptime 200 ms)');
+
 $node->stop;
 
 # With no background worker slot free for a scheduler, the launcher logs it
@@ -277,5 +293,34 @@ while (time < $refused_at + 30)
 	usleep(200_000);
 }
 is($back, '1', "b's scheduler is back within 30 seconds: when the hold ends, not after the naptime");
+
+# A database held keeps its scheduler away even when a job is created there
+# meanwhile, and holding another database does not end that hold.  Here a
+# (no scheduler, and the lower oid) is held first, by a refused DROP
+# DATABASE (in a transaction block), then b; a job created in a during its
+# hold gets a's scheduler only when the hold ends.
+is($busy->safe_psql('postgres',
+		q{SELECT (SELECT oid FROM pg_database WHERE datname = 'a') < (SELECT oid FROM pg_database WHERE datname = 'b')}),
+	't', '(a has the lower oid)');
+($ret, $stdout, $stderr) = $busy->psql('postgres', "BEGIN;\nDROP DATABASE a;");
+like($stderr, qr/DROP DATABASE cannot run inside a transaction block/, 'DROP DATABASE a is refused');
+my $held_at = time;
+($ret, $stdout, $stderr) = $busy->psql('postgres', "BEGIN;\nDROP DATABASE b;");
+like($stderr, qr/DROP DATABASE cannot run inside a transaction block/, 'then DROP DATABASE b');
+$busy->safe_psql('a', q{
+	CREATE TABLE ev3 (u int, ts timestamptz);
+	SELECT sessionize.create_job('ev3', 'u', 'ts', interval '10 minutes');
+});
+usleep(2_000_000);
+is(schedulers(), '', 'a job created in a, held, starts no scheduler there at once (2 seconds)');
+$back = 0;
+while (time < $held_at + 30)
+{
+	$back = $busy->safe_psql('postgres', q{
+		SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'a'});
+	last if $back;
+	usleep(200_000);
+}
+is($back, '1', "a's scheduler starts when the hold ends");
 $busy->stop;
 done_testing();
