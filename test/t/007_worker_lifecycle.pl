@@ -8,10 +8,12 @@
 # a scheduler of the earlier launcher does not stop; the extension dropped
 # and created again while the worker runs is taken up quietly; DROP
 # DATABASE is not refused because of a scheduler, and stops no other
-# database's.  With no background worker slot free, a database's scheduler
-# is tried again after sessionize.naptime, not at each wake-up of the
-# launcher.  A DROP DATABASE that is refused lets the database's scheduler
-# come back when its hold ends, however long the naptime.
+# database's; a database without the extension gets no new scheduler at
+# every naptime.  With no background worker slot free, a database's
+# scheduler is tried again after sessionize.naptime, not at each wake-up of
+# the launcher.  A DROP DATABASE that is refused lets the database's
+# scheduler come back when its hold ends (not before, even for a new job;
+# holding another database does not end it), however long the naptime.
 
 use strict;
 use warnings;
