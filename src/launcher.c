@@ -13,6 +13,8 @@
  * which databases have the extension: a scheduler that finds none exits,
  * and the launcher looks again when a backend asks for one (a job was
  * created there, see worker_shmem.c) or after PROBE_INTERVAL.  A scheduler
+ * stopped to free its database for a command (DROP DATABASE, ...) is
+ * started again when the database's hold ends, if it is still there; one
  * that stopped for another reason (pg_terminate_backend(), an error) is
  * started again after sessionize.naptime; the launcher restarts
  * schedulers itself (they never restart on their own) because only it
@@ -238,6 +240,7 @@ reap_schedulers(TimestampTz now)
 	{
 		pid_t		pid;
 		bool		no_extension;
+		TimestampTz held_until;
 
 		if (entry->handle == NULL ||
 			GetBackgroundWorkerPid(entry->handle, &pid) != BGWH_STOPPED)
@@ -248,6 +251,15 @@ reap_schedulers(TimestampTz now)
 		entry->slot = -1;
 		entry->start_after = TimestampTzPlusMilliseconds(now, no_extension ? PROBE_INTERVAL_MS
 														 : sessionize_naptime);
+
+		/*
+		 * One stopped to free its database for a command (DROP DATABASE,
+		 * ...) comes back when the hold ends, whatever sessionize.naptime:
+		 * if the database is still there then, the command was refused or
+		 * rolled back, or only renamed it.
+		 */
+		if (!no_extension && sessionize_database_held(entry->dboid, now, &held_until))
+			entry->start_after = held_until;
 	}
 }
 

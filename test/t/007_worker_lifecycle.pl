@@ -7,9 +7,13 @@
 # once; the launcher terminated comes back with its schedulers, even when
 # a scheduler of the earlier launcher does not stop; the extension dropped
 # and created again while the worker runs is taken up quietly; DROP
-# DATABASE is not refused because of a scheduler.  With no background
-# worker slot free, a database's scheduler is tried again after
-# sessionize.naptime, not at each wake-up of the launcher.
+# DATABASE is not refused because of a scheduler, and stops no other
+# database's; a database without the extension gets no new scheduler at
+# every naptime.  With no background worker slot free, a database's
+# scheduler is tried again after sessionize.naptime, not at each wake-up of
+# the launcher.  A DROP DATABASE that is refused lets the database's
+# scheduler come back when its hold ends (not before, even for a new job;
+# holding another database does not end it), however long the naptime.
 
 use strict;
 use warnings;
@@ -171,6 +175,45 @@ is($stderr, '', 'with no error');
 $node->safe_psql('postgres', q{INSERT INTO ev VALUES (5, '2026-01-07')});
 ok(caught_up(), 'the other database is still served');
 
+# DROP DATABASE stops the scheduler of that database only, not one of a
+# database with a higher oid.  lo's scheduler runs before hi is created, so
+# hi's takes a later slot in shared memory (a scheduler takes the lowest
+# free one), where a scan for lo's that matched higher oids too would find
+# it last.
+$node->safe_psql('postgres', 'CREATE DATABASE lo');
+$node->safe_psql('lo', $setup);
+ok(caught_up('lo'), 'a job in lo, run by its scheduler');
+$node->safe_psql('postgres', 'CREATE DATABASE hi');
+is($node->safe_psql('postgres',
+		q{SELECT (SELECT oid FROM pg_database WHERE datname = 'lo') < (SELECT oid FROM pg_database WHERE datname = 'hi')}),
+	't', '(lo has the lower oid)');
+$node->safe_psql('hi', $setup);
+ok(caught_up('hi'), 'a job in hi, run by its scheduler');
+my $hi_pid = scheduler_pid('hi');
+ok($hi_pid, "hi's scheduler runs");
+($ret, $stdout, $stderr) = $node->psql('postgres', 'DROP DATABASE lo');
+is($ret, 0, 'DROP DATABASE lo stops its scheduler and succeeds');
+is($stderr, '', 'with no error');
+is(scheduler_pid('hi'), $hi_pid, "hi's scheduler was left running");
+$node->safe_psql('hi', q{INSERT INTO ev VALUES (5, '2026-01-07')});
+ok(caught_up('hi'), 'and carries on');
+
+# A database without the extension: its scheduler finds none and exits, and
+# the launcher starts one there again only after a minute (or when a job is
+# created there), not at every naptime.  The scheduler says so at DEBUG1,
+# set for that database before it allows connections.
+$offset = -s $node->logfile;
+$node->safe_psql('postgres', q{
+	CREATE DATABASE noext ALLOW_CONNECTIONS false;
+	ALTER DATABASE noext SET log_min_messages = 'debug1';
+	ALTER DATABASE noext ALLOW_CONNECTIONS true;
+});
+my $no_extension = qr/extension sessionize is not installed in database "noext"; exiting/;
+ok($node->wait_for_log($no_extension, $offset), 'in a database without the extension, the scheduler exits');
+usleep(2_000_000);
+my $looks = () = slurp_file($node->logfile, $offset) =~ /$no_extension/g;
+is($looks, 1, 'and no other is started there within 2 seconds (naptime 200 ms)');
+
 $node->stop;
 
 # With no background worker slot free for a scheduler, the launcher logs it
@@ -228,5 +271,58 @@ $busy->safe_psql('b', q{
 ok($busy->poll_query_until('postgres', q{
 	SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'}),
 	'a job created in b starts its scheduler at once');
+
+# A DROP DATABASE that is refused (another session is connected to b) has
+# stopped b's scheduler first, and held b free of one for 10 seconds: the
+# scheduler comes back when that hold ends, not after the naptime (an hour).
+my $b_pid = $busy->safe_psql('postgres', q{
+	SELECT pid FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'});
+my $connected = $busy->background_psql('b');
+$connected->query_safe('SELECT 1');
+my $refused_at = time;
+($ret, $stdout, $stderr) = $busy->psql('postgres', 'DROP DATABASE b');
+isnt($ret, 0, 'DROP DATABASE b is refused');
+like($stderr, qr/database "b" is being accessed by other users/, 'for the session connected to b');
+is($busy->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE pid = $b_pid"),
+	'0', "it had stopped b's scheduler");
+$connected->quit;
+my $back = 0;
+while (time < $refused_at + 30)
+{
+	$back = $busy->safe_psql('postgres', q{
+		SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'b'});
+	last if $back;
+	usleep(200_000);
+}
+is($back, '1', "b's scheduler is back within 30 seconds: when the hold ends, not after the naptime");
+
+# A database held keeps its scheduler away even when a job is created there
+# meanwhile, and holding another database does not end that hold.  Here a
+# (no scheduler, and the lower oid) is held first, by a refused DROP
+# DATABASE (in a transaction block), then b; a job created in a during its
+# hold gets a's scheduler only when the hold ends.
+is($busy->safe_psql('postgres',
+		q{SELECT (SELECT oid FROM pg_database WHERE datname = 'a') < (SELECT oid FROM pg_database WHERE datname = 'b')}),
+	't', '(a has the lower oid)');
+($ret, $stdout, $stderr) = $busy->psql('postgres', "BEGIN;\nDROP DATABASE a;");
+like($stderr, qr/DROP DATABASE cannot run inside a transaction block/, 'DROP DATABASE a is refused');
+my $held_at = time;
+($ret, $stdout, $stderr) = $busy->psql('postgres', "BEGIN;\nDROP DATABASE b;");
+like($stderr, qr/DROP DATABASE cannot run inside a transaction block/, 'then DROP DATABASE b');
+$busy->safe_psql('a', q{
+	CREATE TABLE ev3 (u int, ts timestamptz);
+	SELECT sessionize.create_job('ev3', 'u', 'ts', interval '10 minutes');
+});
+usleep(2_000_000);
+is(schedulers(), '', 'a job created in a, held, starts no scheduler there at once (2 seconds)');
+$back = 0;
+while (time < $held_at + 30)
+{
+	$back = $busy->safe_psql('postgres', q{
+		SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'sessionize scheduler' AND datname = 'a'});
+	last if $back;
+	usleep(200_000);
+}
+is($back, '1', "a's scheduler starts when the hold ends");
 $busy->stop;
 done_testing();
