@@ -162,7 +162,8 @@ FROM generate_series(1, 30) i;
 SELECT sessionize.create_job('ms.m', 'uid', 'ts', interval '10 minutes', measures =>
     'sum(amount) AS total, count(amount) AS n, count(*) FILTER (WHERE ok) AS oks, min(amount) AS low, '
     'max(amount) AS high, bool_and(ok) AS all_ok, bool_or(NOT ok) AS any_bad, '
-    'sum(amount::numeric / 3) AS thirds, first(amount) AS opening, last(amount) AS closing') AS mjob \gset
+    'sum(amount::numeric / 3) AS thirds, first(amount) AS opening, last(amount) AS closing, '
+    'every(ok) AS every_ok, sum(amount::money) AS cash') AS mjob \gset
 SELECT column_name, merge FROM sessionize.job_measures WHERE job_id = :mjob ORDER BY position;
 SELECT full_rebuild FROM sessionize.run_job(:mjob);
 CREATE VIEW ms.m_reference AS
@@ -170,7 +171,8 @@ SELECT uid, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS even
        sum(amount) AS total, count(amount) AS n, count(*) FILTER (WHERE ok) AS oks, min(amount) AS low,
        max(amount) AS high, bool_and(ok) AS all_ok, bool_or(NOT ok) AS any_bad,
        sum(amount::numeric / 3) AS thirds, (array_agg(amount ORDER BY ts, amount))[1] AS opening,
-       (array_agg(amount ORDER BY ts DESC, amount DESC))[1] AS closing
+       (array_agg(amount ORDER BY ts DESC, amount DESC))[1] AS closing, every(ok) AS every_ok,
+       sum(amount::money) AS cash
 FROM (SELECT *, sum(is_new) OVER (PARTITION BY uid ORDER BY ts ROWS UNBOUNDED PRECEDING) AS g
       FROM (SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > interval '10 minutes'
                            THEN 1 ELSE 0 END AS is_new
@@ -179,12 +181,12 @@ GROUP BY uid, g;
 CREATE VIEW ms.m_wrong AS
 SELECT uid, session_start, total FROM (
     (SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds,
-            opening, closing FROM ms.m_sessions
+            opening, closing, every_ok, cash FROM ms.m_sessions
      EXCEPT ALL SELECT * FROM ms.m_reference)
     UNION ALL
     (SELECT * FROM ms.m_reference
      EXCEPT ALL SELECT uid, session_start, last_event_at, event_count, total, n, oks, low, high, all_ok, any_bad, thirds,
-                       opening, closing FROM ms.m_sessions)) d
+                       opening, closing, every_ok, cash FROM ms.m_sessions)) d
 ORDER BY 1, 2, 3;
 SELECT count(*) AS sessions, (SELECT count(*) FROM ms.m_wrong) AS wrong FROM ms.m_sessions;
 -- user 1's session, wrong by 1000; appends to it and to user 2's, some with
@@ -202,6 +204,13 @@ SELECT events_inserted FROM sessionize.run_job(:mjob);
 SELECT count(*) AS wrong FROM ms.m_wrong;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:mjob);
 DROP VIEW ms.m_wrong, ms.m_reference;
+-- sessionize's own sessions() aggregate is no first() or last(): it does not merge
+SELECT sessionize.create_job('ms.m', 'uid', 'ts', interval '10 minutes', target => 'ms.m_bursts',
+                             measures => 'sessionize.sessions(ts, interval ''3 minutes'') AS bursts') AS bjob \gset
+SELECT column_name, merge FROM sessionize.job_measures WHERE job_id = :bjob;
+SELECT full_rebuild FROM sessionize.run_job(:bjob);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:bjob);
+SELECT sessionize.drop_job(:bjob, drop_target => true);
 -- with a measure that does not merge, an append recomputes: repaired too
 SELECT sessionize.alter_job(:mjob, measures => 'sum(amount) AS total, count(DISTINCT amount) AS kinds');
 SELECT column_name, merge FROM sessionize.job_measures WHERE job_id = :mjob ORDER BY position;
@@ -217,25 +226,42 @@ SELECT sessionize.drop_job(:mjob, drop_target => true);
 -- non-volatile aggregates over the source's columns is refused, with an
 -- SQLSTATE, and nothing is created
 -- ---------------------------------------------------------------------------
-\set VERBOSITY sqlstate
+-- (each error with its message, then its SQLSTATE; a syntax error's
+-- position is in the measure list, not in the statement)
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x FROM pg_authid --');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x; DROP TABLE ms.ev; --');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x WHERE true');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x) AS y, (1');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount * random()) AS r');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'amount AS a');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS a, page AS p');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(nope) AS a');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) OVER () AS a');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum((SELECT 1)) AS a');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount)');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS a, max(amount) AS a');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'bool_or(true) AS closed');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(*) AS uid');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(e) AS c');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(ctid) AS c');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'count(*) AS a, generate_series(1, 2) AS g');
-\set VERBOSITY default
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS jobs, to_regclass('ms.ev_sessions') IS NULL AS no_target FROM sessionize.jobs WHERE source = 'ms.ev'::regclass;
 
 -- names and strings that need quoting stay names and strings

@@ -77,12 +77,15 @@ END $$;
 -- Value types, by group: text (under the default collation, "C", and an
 -- ICU collation where the server has ICU), int, numeric (1, 1.0 and 1.00
 -- are equal: either is the reference's answer, and IS DISTINCT FROM says
--- they are the same), a composite.
+-- they are the same), a composite, and two types passed by reference with
+-- a fixed length (uuid, interval), which the state copies with datumCopy().
 SELECT 'text' AS what, * FROM fl_check('t', 'at')
 UNION ALL SELECT 'text "C"', * FROM fl_check('t COLLATE "C"', 'at')
 UNION ALL SELECT 'int', * FROM fl_check('n', 'at')
 UNION ALL SELECT 'numeric', * FROM fl_check('num', 'at')
-UNION ALL SELECT 'record', * FROM fl_check('(t COLLATE "C", n)', 'at');
+UNION ALL SELECT 'record', * FROM fl_check('(t COLLATE "C", n)', 'at')
+UNION ALL SELECT 'uuid', * FROM fl_check('md5(n::text)::uuid', 'at')
+UNION ALL SELECT 'interval', * FROM fl_check('n * interval ''1 minute''', 'at');
 
 -- Arrays (the subscript of the references would take an element of
 -- array_agg's two-dimensional result): DISTINCT ON is the same reference.
