@@ -146,6 +146,13 @@ FROM (SELECT (SELECT sessionize.first(v, 0::bigint) FROM unnest(o) v) AS f,
              (SELECT sessionize.last(v, 0::bigint) FROM unnest(o) v) AS l
       FROM (VALUES ('{1, 1.0, 1.00}'::numeric[]), ('{1, 1.00, 1.0}'), ('{1.0, 1, 1.00}'),
                    ('{1.0, 1.00, 1}'), ('{1.00, 1, 1.0}'), ('{1.00, 1.0, 1}')) p(o)) r;
+-- The same for a type passed by value: float8's 0 and -0 are equal to its
+-- ordering, not in their bits.
+SELECT count(DISTINCT f::text) AS firsts, count(DISTINCT l::text) AS lasts, count(*) AS orders,
+       min(f::text) AS first, min(l::text) AS last
+FROM (SELECT (SELECT sessionize.first(v, 0::bigint) FROM unnest(o) v) AS f,
+             (SELECT sessionize.last(v, 0::bigint) FROM unnest(o) v) AS l
+      FROM (VALUES ('{0, -0}'::float8[]), ('{-0, 0}')) p(o)) r;
 
 -- No rows: NULL.  Only NULL times: NULL.
 SELECT sessionize.first(t, at) IS NULL AS no_rows_first, sessionize.last(t, at) IS NULL AS no_rows_last
