@@ -315,8 +315,12 @@ sessionize_parse_measures(const char *text, Oid source, const char *user_column,
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("set-returning functions are not allowed in measures")));
-	if (list_length(query->rtable) != 1)
-		elog(ERROR, "measures read a relation other than the source");
+	if (list_length(query->rtable) != 1 ||
+		linitial_node(RangeTblEntry, query->rtable)->relid != source)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("measures must read the job's source"),
+				 errdetail("The source was renamed or replaced while its measures were parsed.")));
 
 	error_context_stack = errcb.previous;
 
