@@ -498,4 +498,21 @@ DROP FOREIGN TABLE e_foreign;
 DROP SERVER e_server;
 DROP FOREIGN DATA WRAPPER e_nohandler;
 
+-- 9. sessionize() hands the sessions it emitted back to its user table
+-- when a late event comes (srf_replay()); the copy it makes of them stays
+-- in memory while it fits work_mem: a small input writes no temporary file
+-- (a mutant that gave the copy a limit of 0 kB wrote one and returned the
+-- same rows).
+CREATE TABLE e_replay (u int, ts timestamptz);
+INSERT INTO e_replay VALUES (1, '2026-01-01 00:00'), (1, '2026-01-01 00:30'), (2, '2026-01-01 00:00'),
+                            (1, '2026-01-01 00:05'), (2, '2026-01-01 00:09');
+SELECT pg_stat_force_next_flush();
+SELECT temp_files AS e_temp_before FROM pg_stat_database WHERE datname = current_database() \gset
+SELECT u, session_start, event_count FROM sessionize.sessionize('e_replay', 'u', 'ts', interval '10 minutes')
+    AS s(u int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)
+ORDER BY 1, 2;
+SELECT pg_stat_force_next_flush();
+SELECT temp_files - :e_temp_before AS temp_files_written FROM pg_stat_database WHERE datname = current_database();
+DROP TABLE e_replay;
+
 DROP FUNCTION e_reference(text, interval), e_count_diff(text, text);
