@@ -158,7 +158,6 @@ sql "SELECT sessionize.run_job(job_id) FROM sessionize.jobs WHERE source = 'w_jo
 check w_job
 fi
 
-j() { local IFS=,; echo "$*"; }
 mapfile -t srf_times <"$DIR/srf_times"
 m_srf=$(median "$(j "${srf_times[@]}")")
 mapfile -t write_times <"$DIR/write_times"
@@ -175,10 +174,6 @@ if [ "$ONLY_FIRST" != 1 ]; then
 	m_without=$(median "$(j "${without[@]}")")
 fi
 
-verdict() { # value op target
-	if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo PASS; else echo MISS; fi
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 r_append=$(ratio "$m_append" "$m_full")
 r_late=$(ratio "$m_late" "$m_full")

@@ -1,5 +1,7 @@
 # test/bench/lib.sh: a throwaway PostgreSQL 15 cluster for the benchmarks.
 # Source it, then call bench_cluster NAME PORT [postgresql.conf lines...].
+# It also defines verdict, ratio and j, the helpers of the scripts that
+# print ratios against targets (at the end of this file).
 # It sets BINDIR and DIR, defines as_pg (run as the postgres user when
 # root) and sql (run SQL from an argument, statements one by one, notices
 # hidden), and removes the cluster at exit (also on HUP, INT, TERM).
@@ -83,3 +85,13 @@ FROM (SELECT i, (i % $3)::int AS user_id,
 ORDER BY 2;
 SQL
 }
+
+# The helpers of the scripts that print ratios against their targets:
+# verdict VALUE OP TARGET prints PASS or MISS (OP an awk comparison),
+# ratio A B prints A / B with three decimals, j joins its arguments with
+# commas (for an SQL array).
+verdict() { # value op target
+	if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo PASS; else echo MISS; fi
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+j() { local IFS=,; echo "$*"; }

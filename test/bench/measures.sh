@@ -55,7 +55,6 @@ sql "CREATE TABLE events AS
      DROP TABLE events0"
 
 median() { sql "SELECT round(bench_median(ARRAY[$1])::numeric, 3)"; }
-j() { local IFS=,; echo "$*"; }
 
 # A copy of the events, its job (measures: '' for none) and its first run's seconds.
 first_run() { # table measures
@@ -138,10 +137,6 @@ m_five=$(median "$(j "${five[@]}")")
 m_five_append=$(median "$(j "${five_append[@]}")")
 m_dbt=$(median "$(j "${dbt[@]}")")
 
-verdict() { # value op target
-	if awk -v v="$1" -v t="$3" "BEGIN { exit !(v $2 t) }"; then echo PASS; else echo MISS; fi
-}
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 printf '%-60s %10s\n' "measurement" "seconds"
 printf '%-60s %10s\n' "first run, no measures" "$m_plain"
