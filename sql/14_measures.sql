@@ -281,6 +281,13 @@ SELECT sessionize.create_job('ms.clash', 'uid', 'ts', interval '10 minutes',
 SELECT events_inserted FROM sessionize.run_job(:cjob);
 SELECT session_start, total FROM ms.clash_sessions ORDER BY 1;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:cjob);
+-- new measures for a job whose time column no longer fits are refused,
+-- not taken for no list
+ALTER TABLE ms.clash ALTER COLUMN ts TYPE timestamp;
+SELECT sessionize.alter_job(:cjob, measures => 'count(*) AS n');
+\echo :LAST_ERROR_SQLSTATE
+ALTER TABLE ms.clash ALTER COLUMN ts TYPE timestamptz;
+SELECT column_name FROM sessionize.job_measures WHERE job_id = :cjob;
 SELECT sessionize.drop_job(:cjob, drop_target => true);
 RESET ROLE;
 

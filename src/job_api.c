@@ -67,13 +67,14 @@ typedef struct MeasureArgs
 /*
  * Parse the measure list of argument argno, if any, over the source and
  * its columns (NULL: there is no such relation or column, which the body
- * reports), as the caller with the caller's search_path: see measures.c.
- * An empty list (only spaces) means no measures: empty arrays.
+ * reports; for alter_job(), job_id, an error), as the caller with the
+ * caller's search_path: see measures.c.  An empty list (only spaces) means
+ * no measures: empty arrays.
  */
 static void
 parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 				  const char *user_column, const char *time_column,
-				  MeasureArgs *margs)
+				  int64 job_id, MeasureArgs *margs)
 {
 	char	   *list;
 	List	   *measures = NIL;
@@ -95,13 +96,23 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 	{
 		AttrNumber	tatt;
 
-		/* leave a missing source or column, or a wrong time type, to the body */
+		/*
+		 * A missing source or column, or a wrong time type: create_job()'s
+		 * body says which; alter_job() must not take the list as absent.
+		 */
 		if (!OidIsValid(source) || get_rel_name(source) == NULL ||
 			user_column == NULL || time_column == NULL ||
 			get_attnum(source, user_column) <= 0 ||
 			(tatt = get_attnum(source, time_column)) <= 0 ||
 			get_atttype(source, tatt) != TIMESTAMPTZOID)
 		{
+			if (job_id != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("cannot change the measures of job " INT64_FORMAT ": its user or time column is gone from its source or of another type",
+								job_id),
+						 errhint("Restore the columns, or drop the job with sessionize.drop_job(" INT64_FORMAT ") and create it again.",
+								 job_id)));
 			margs->isnull = true;
 			return;
 		}
@@ -218,7 +229,7 @@ sessionize_create_job(PG_FUNCTION_ARGS)
 
 	parse_measure_arg(fcinfo, 8, PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0),
 					  PG_ARGISNULL(1) ? NULL : NameStr(*PG_GETARG_NAME(1)),
-					  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)), &margs);
+					  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)), 0, &margs);
 	job_id = call_body_as_extension_owner(fcinfo, "sessionize._create_job", &isnull, &margs);
 
 	if (isnull)
@@ -283,7 +294,8 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 		sessionize_restore(&saved);
 		SPI_finish();
 		if (OidIsValid(source))
-			parse_measure_arg(fcinfo, 6, source, user_column, time_column, &margs);
+			parse_measure_arg(fcinfo, 6, source, user_column, time_column,
+							  PG_GETARG_INT64(0), &margs);
 	}
 	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull, &margs);
 	PG_RETURN_VOID();
