@@ -542,31 +542,6 @@ typedef struct WriteBatch
 } WriteBatch;
 
 /*
- * The measures of the session of target row t (or of the unnest() row k
- * for new sessions) from the events of its user between from and last, as
- * a query with columns m1, m2, ...  NULL users are one user.
- */
-static char *
-measures_subquery(const JobInfo *job, const char *user, const char *from, const char *last)
-{
-	StringInfoData q;
-	ListCell   *lc;
-
-	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	foreach(lc, job->measures)
-		appendStringInfo(&q, "%s%s AS m%d", foreach_current_index(lc) > 0 ? ", " : "",
-						 ((JobMeasure *) lfirst(lc))->definition, foreach_current_index(lc) + 1);
-	appendStringInfo(&q,
-					 " FROM (SELECT * FROM %1$s e WHERE e.%2$s %4$s %5$s AND e.%3$s >= %6$s AND e.%3$s <= %7$s "
-					 "UNION ALL SELECT * FROM %1$s e WHERE %5$s IS NULL AND e.%2$s IS NULL "
-					 "AND e.%3$s >= %6$s AND e.%3$s <= %7$s) e",
-					 job->source_name, job->user_ident, job->time_ident, job->user_eq,
-					 user, from, last);
-	return q.data;
-}
-
-/*
  * A measure's new value: with m.merge, the stored one (old) merged with
  * that of the new events (x.m<k>) as the measure's merge says; otherwise
  * x.m<k>, recomputed from all of the session's events.
@@ -670,8 +645,8 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 								  "FROM unnest($1, $2, $3, $4, $5, $6, $7) AS m(tid, l, e, c, x, merge, rf) "
 								  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
 								  job->target_name, cols.data, vals.data,
-								  measures_subquery(job, psprintf("t.%s", job->target_user_ident),
-													"m.rf", "m.l")),
+								  sessionize_measures_sql(job, psprintf("t.%s", job->target_user_ident),
+														  "m.rf", "m.l")),
 						 nargs, types, values, SPI_OK_UPDATE, b->snapshot);
 	}
 	else if (job->measures == NIL)
@@ -683,23 +658,16 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 								  job->target_name, job->target_user_ident),
 						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
 	else
-	{
-		StringInfoData cols;
-		ListCell   *lc;
-
-		initStringInfo(&cols);
-		foreach(lc, job->measures)
-			appendStringInfo(&cols, ", %s", quote_identifier(((JobMeasure *) lfirst(lc))->name));
 		res->sessions_inserted +=
 			write_target(job,
 						 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
 								  "event_count, closed%s) "
 								  "SELECT k.*, x.* FROM unnest($1, $2, $3, $4, $5, $6) AS k(u, s, l, e, c, x) "
 								  "CROSS JOIN LATERAL (%s) x",
-								  job->target_name, job->target_user_ident, cols.data,
-								  measures_subquery(job, "k.u", "k.s", "k.l")),
+								  job->target_name, job->target_user_ident,
+								  sessionize_measure_columns(job),
+								  sessionize_measures_sql(job, "k.u", "k.s", "k.l")),
 						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
-	}
 	b->n = 0;
 }
 

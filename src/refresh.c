@@ -232,8 +232,8 @@ measure_exprs(const JobInfo *job)
 }
 
 /* The measures' target columns, ", <column>" each. */
-static char *
-measure_columns(const JobInfo *job)
+char *
+sessionize_measure_columns(const JobInfo *job)
 {
 	StringInfoData q;
 	ListCell   *lc;
@@ -301,23 +301,37 @@ grouped_sessions_sql(const JobInfo *job, int gap_param, int limit_param)
 }
 
 /*
+ * The measures of one session of a user (SQL expressions user, from and
+ * last: the user, and the first and last time of the session's span),
+ * recomputed from the source's events in that span, found through the
+ * source's (user, time) index: a query with columns m1, m2, ...  A user's
+ * events between the start and the last event of one of its sessions are
+ * that session's.  NULL users are one user.
+ */
+char *
+sessionize_measures_sql(const JobInfo *job, const char *user, const char *from, const char *last)
+{
+	return psprintf("SELECT %8$s FROM ("
+					"  SELECT * FROM %1$s e WHERE e.%2$s %4$s %5$s "
+					"  AND e.%3$s >= %6$s AND e.%3$s <= %7$s "
+					"  UNION ALL "
+					"  SELECT * FROM %1$s e WHERE %5$s IS NULL AND e.%2$s IS NULL "
+					"  AND e.%3$s >= %6$s AND e.%3$s <= %7$s) e",
+					job->source_name, job->user_ident, job->time_ident, job->user_eq,
+					user, from, last, measure_exprs(job) + 2);
+}
+
+/*
  * The measures of the sessions of alias r (columns u, session_start,
- * last_event_at), recomputed from the source's events in each session's
- * span, found through the source's (user, time) index: a LATERAL item
- * named x with columns m1, m2, ...  A user's events between the start and
- * the last event of one of its sessions are that session's.
+ * last_event_at): a LATERAL item named x with columns m1, m2, ...
  */
 static char *
 measures_lateral(const JobInfo *job, const char *r)
 {
-	return psprintf("CROSS JOIN LATERAL (SELECT %6$s FROM ("
-					"  SELECT * FROM %1$s e WHERE e.%2$s %4$s %5$s.u "
-					"  AND e.%3$s >= %5$s.session_start AND e.%3$s <= %5$s.last_event_at "
-					"  UNION ALL "
-					"  SELECT * FROM %1$s e WHERE %5$s.u IS NULL AND e.%2$s IS NULL "
-					"  AND e.%3$s >= %5$s.session_start AND e.%3$s <= %5$s.last_event_at) e) x",
-					job->source_name, job->user_ident, job->time_ident, job->user_eq, r,
-					measure_exprs(job) + 2);
+	return psprintf("CROSS JOIN LATERAL (%s) x",
+					sessionize_measures_sql(job, psprintf("%s.u", r),
+											psprintf("%s.session_start", r),
+											psprintf("%s.last_event_at", r)));
 }
 
 /* An interval as microseconds, days as 24 hours, clamped to [0, int64 max]. */
@@ -578,7 +592,7 @@ rebuild_sql(const JobInfo *job)
 						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 						 "FROM wm2 w",
 						 job->log_name, grouped_sessions_sql(job, 1, 5),
-						 job->target_name, job->target_user_ident, measure_columns(job),
+						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
 						 measure_values(job, "s"));
 		return q.data;
 	}
@@ -732,7 +746,7 @@ incremental_sql(const JobInfo *job)
 					 "FROM wm2 w",
 					 T, same_user_tf, same_user_mf, TU,
 					 measure_assignments(job), job->measures ? measures_lateral(job, "m") : "",
-					 measure_columns(job), measure_values(job, "x"),
+					 sessionize_measure_columns(job), measure_values(job, "x"),
 					 job->measures ? measures_lateral(job, "f") : "");
 	return q.data;
 }

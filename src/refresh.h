@@ -65,6 +65,10 @@ extern void sessionize_read_job(int64 job_id, bool lock, JobInfo *job);
 extern TimestampTz sessionize_watermark_after(TimestampTz max_event_time,
 											  int64 lateness_usec);
 extern bool sessionize_apply_inserts(JobInfo *job, RunResult *res);
+/* SQL text of a job's measures (refresh.c), for apply_inserts.c too. */
+extern char *sessionize_measures_sql(const JobInfo *job, const char *user,
+									 const char *from, const char *last);
+extern char *sessionize_measure_columns(const JobInfo *job);
 extern void sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc);
 
 #endif							/* SESSIONIZE_REFRESH_H */
