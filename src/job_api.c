@@ -37,6 +37,7 @@
 #include "utils/typcache.h"
 
 #include "compat.h"
+#include "job_catalog.h"
 #include "job_runner.h"
 #include "measures.h"
 #include "refresh.h"
@@ -268,32 +269,15 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 		Oid			source = InvalidOid;
 		char	   *user_column = NULL;
 		char	   *time_column = NULL;
-		Oid			argtype = INT8OID;
-		Datum		arg = PG_GETARG_DATUM(0);
-		SessionizeIdentity saved;
+		bool		found;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		sessionize_become(sessionize_extension_owner(), false, &saved);
-		if (SPI_execute_with_args("SELECT source::pg_catalog.oid, user_column::pg_catalog.text, "
-								  "time_column::pg_catalog.text FROM sessionize.jobs "
-								  "WHERE job_id OPERATOR(pg_catalog.=) $1",
-								  1, &argtype, &arg, NULL, true, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read sessionize.jobs");
-		if (SPI_processed == 1)
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-
-			source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-			MemoryContextSwitchTo(spicxt);
-			user_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-			time_column = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-			user_column = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, user_column);
-			time_column = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, time_column);
-		}
-		sessionize_restore(&saved);
+		found = sessionize_catalog_job_columns(PG_GETARG_INT64(0), &source,
+											   &user_column, &time_column);
 		SPI_finish();
-		if (OidIsValid(source))
+		/* (no such job: the body says so) */
+		if (found)
 			parse_measure_arg(fcinfo, 6, source, user_column, time_column,
 							  PG_GETARG_INT64(0), &margs);
 	}

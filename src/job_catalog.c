@@ -240,6 +240,38 @@ sessionize_catalog_read_job(int64 job_id, JobRecord *job)
 		job->watermark = DatumGetTimestampTz(d);
 }
 
+/* A job's source and the names of its user and time columns. */
+static const char *const read_columns_sql =
+"SELECT source::pg_catalog.oid, user_column::pg_catalog.text, time_column::pg_catalog.text "
+"FROM sessionize.jobs WHERE job_id OPERATOR(pg_catalog.=) $1";
+
+/*
+ * A job's source and the names of its user and time columns, read with a
+ * new snapshot of the catalog; false if there is no such job.  The names
+ * are allocated in the memory context that was current at SPI_connect()
+ * (they outlive SPI_finish()).
+ */
+bool
+sessionize_catalog_job_columns(int64 job_id, Oid *source, char **user_column,
+							   char **time_column)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job_id)};
+	bool		isnull;
+	char	   *name;
+
+	if (catalog_execute(read_columns_sql, 1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
+	if (SPI_processed != 1)
+		return false;
+	*source = DatumGetObjectId(column(0, 1, &isnull));
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*user_column = strcpy(SPI_palloc(strlen(name) + 1), name);
+	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	*time_column = strcpy(SPI_palloc(strlen(name) + 1), name);
+	return true;
+}
+
 /* A job's measures, in their order: column_name, definition, result_type, merge. */
 static const char *const read_measures_sql =
 "SELECT column_name::pg_catalog.text, definition, result_type, merge "

@@ -108,6 +108,8 @@ extern Oid	sessionize_catalog_lock_job(int64 job_id, Oid caller);
 extern Oid	sessionize_catalog_check_caller(int64 job_id, Oid caller);
 extern bool sessionize_catalog_try_lock_job(int64 job_id);
 extern List *sessionize_catalog_read_measures(int64 job_id);
+extern bool sessionize_catalog_job_columns(int64 job_id, Oid *source,
+										   char **user_column, char **time_column);
 extern void sessionize_catalog_read_job(int64 job_id, JobRecord *job);
 extern void sessionize_catalog_record_run(int64 job_id, const RunResult *res,
 										  TimestampTz started);
