@@ -178,3 +178,175 @@ FROM (SELECT regexp_replace(unnest(string_to_array(r.ops, ', ')), ' [0-9]+$', ''
 RESET client_min_messages;
 DROP FUNCTION r_run(float8, int, interval, interval, boolean, text), r_mutate(int, int), r_reference(interval, boolean);
 DROP TABLE r_events;
+
+-- The same over the other time types a job takes, and text users:
+-- timestamp without time zone with text users (t_events_ts), and bigint
+-- epoch milliseconds with int users (t_events_ms), each with a gap and a
+-- lateness in its own kind.  The mutations are those above, written for
+-- any table: t_time() turns a timestamptz expression into the table's
+-- time, t_span() an interval into a span of it, t_user() an int into the
+-- table's user.
+CREATE TABLE t_events_ts (id bigserial, user_id text, ts timestamp, amount int, page text);
+CREATE INDEX ON t_events_ts (user_id, ts);
+CREATE TABLE t_events_ms (id bigserial, user_id int, ts bigint, amount int, page text);
+CREATE INDEX ON t_events_ms (user_id, ts);
+
+CREATE FUNCTION t_time(kind text, e text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE kind WHEN 'timestamp' THEN format('((%s) AT TIME ZONE ''UTC'')', e)
+                     ELSE format('(extract(epoch FROM %s) * 1000)::bigint', e) END
+$$;
+CREATE FUNCTION t_span(kind text, e text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE kind WHEN 'timestamp' THEN format('(%s)', e)
+                     ELSE format('(extract(epoch FROM %s) * 1000)::bigint', e) END
+$$;
+CREATE FUNCTION t_user(kind text, e text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE kind WHEN 'timestamp' THEN format('(''u'' || (%s))', e) ELSE format('(%s)', e) END
+$$;
+
+-- the plain-SQL reference over a table: sessions and measures as
+-- r_reference() computes them, with the gap as a literal of the table's kind
+CREATE FUNCTION t_reference_sql(tbl text, kind text, gap interval) RETURNS text LANGUAGE sql AS $$
+SELECT format($q$
+SELECT user_id, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS event_count, sum(amount) AS revenue,
+       count(DISTINCT page) AS pages, max(page) AS top_page, count(*) FILTER (WHERE amount > 50) AS buys,
+       (array_agg(page ORDER BY ts, page))[1] AS landing, (array_agg(page ORDER BY ts DESC, page DESC))[1] AS exit
+FROM (SELECT user_id, ts, amount, page, sum(is_new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
+      FROM (SELECT user_id, ts, amount, page,
+                   CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > %s THEN 1 ELSE 0 END AS is_new
+            FROM %I WHERE ts IS NOT NULL WINDOW w AS (PARTITION BY user_id ORDER BY ts)) f) g
+GROUP BY user_id, n $q$, t_span(kind, quote_literal(gap) || '::interval'), tbl)
+$$;
+
+CREATE FUNCTION t_mutate(tbl text, kind text, now_minute int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r float8 := random();
+    base text := format('timestamptz ''2026-01-01'' + %s * interval ''1 minute''', now_minute);
+BEGIN
+    IF r < 0.35 THEN
+        EXECUTE format('INSERT INTO %I (user_id, ts, amount, page) '
+                       'SELECT %s, %s, (random() * 100)::int, ''p'' || (random() * 5)::int '
+                       'FROM generate_series(1, 1 + (random() * 40)::int)',
+                       tbl, t_user(kind, '(random() * 30)::int'),
+                       t_time(kind, format('timestamptz ''2026-01-01'' + (%s + random() * 20) * interval ''1 minute''', now_minute)));
+        RETURN 'append';
+    ELSIF r < 0.55 THEN
+        EXECUTE format('INSERT INTO %I (user_id, ts, amount, page) '
+                       'SELECT CASE WHEN random() < 0.05 THEN NULL ELSE %s END, '
+                       '       CASE WHEN random() < 0.03 THEN NULL ELSE %s END, '
+                       '       CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 100)::int END, '
+                       '       CASE WHEN random() < 0.1 THEN NULL ELSE ''p'' || (random() * 5)::int END '
+                       'FROM generate_series(1, 1 + (random() * 10)::int)',
+                       tbl, t_user(kind, '(random() * 30)::int'),
+                       t_time(kind, format('timestamptz ''2026-01-01'' + (random() * %s)::int * interval ''1 minute''', now_minute)));
+        RETURN 'late';
+    ELSIF r < 0.70 THEN
+        EXECUTE format('DELETE FROM %1$I WHERE id IN (SELECT id FROM %1$I ORDER BY random() LIMIT 1 + (random() * 8)::int)', tbl);
+        RETURN 'delete';
+    ELSIF r < 0.80 THEN
+        EXECUTE format('UPDATE %1$I SET ts = ts + %2$s '
+                       'WHERE id IN (SELECT id FROM %1$I ORDER BY random() LIMIT 1 + (random() * 5)::int)',
+                       tbl, t_span(kind, '((random() - 0.5) * 30)::int * interval ''1 minute'''));
+        RETURN 'update time';
+    ELSIF r < 0.87 THEN
+        EXECUTE format('UPDATE %1$I SET user_id = CASE WHEN random() < 0.1 THEN NULL ELSE %2$s END '
+                       'WHERE id IN (SELECT id FROM %1$I ORDER BY random() LIMIT 1 + (random() * 5)::int)',
+                       tbl, t_user(kind, '(random() * 30)::int'));
+        RETURN 'update user';
+    ELSIF r < 0.92 THEN
+        EXECUTE format('UPDATE %1$I SET amount = CASE WHEN random() < 0.1 THEN NULL ELSE (random() * 100)::int END, '
+                       '  page = ''p'' || (random() * 5)::int '
+                       'WHERE id IN (SELECT id FROM %1$I ORDER BY random() LIMIT 1 + (random() * 5)::int)', tbl);
+        RETURN 'update measured';
+    ELSIF r < 0.97 THEN
+        BEGIN
+            EXECUTE format('INSERT INTO %I (user_id, ts) VALUES (%s, %s)', tbl, t_user(kind, '1'), t_time(kind, base));
+            EXECUTE format('DELETE FROM %1$I WHERE id IN (SELECT id FROM %1$I ORDER BY random() LIMIT 5)', tbl);
+            RAISE EXCEPTION 'roll back';
+        EXCEPTION WHEN raise_exception THEN
+            NULL;
+        END;
+        RETURN 'rollback';
+    ELSIF r < 0.985 THEN
+        EXECUTE format('DELETE FROM %I WHERE user_id = %s', tbl, t_user(kind, '(random() * 30)::int'));
+        RETURN 'delete user';
+    ELSE
+        EXECUTE format('TRUNCATE %I', tbl);
+        RETURN 'truncate';
+    END IF;
+END $$;
+
+-- measures: NULL, or all six measures of r_run()'s 'recompute'
+CREATE FUNCTION t_run(tbl text, kind text, seed float8, steps int, gap interval, lateness interval,
+    sql_only boolean, measures boolean, OUT runs int, OUT bad_runs int, OUT ops text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    job bigint;
+    done text[] := '{}';
+    verify_diff bigint;
+    reference_diff bigint;
+    cols text := 'user_id, session_start, last_event_at, event_count'
+                 || CASE WHEN measures THEN ', revenue, pages, top_page, buys, landing, exit' ELSE '' END;
+    m text := CASE WHEN measures THEN
+        'sum(amount) AS revenue, count(DISTINCT page) AS pages, max(page) AS top_page, '
+        'count(*) FILTER (WHERE amount > 50) AS buys, first(page) AS landing, last(page) AS exit' END;
+BEGIN
+    PERFORM setseed(seed);
+    EXECUTE format('TRUNCATE %I', tbl);
+    EXECUTE format('INSERT INTO %I (user_id, ts, amount, page) '
+                   'SELECT %s, %s, (random() * 100)::int, ''p'' || (random() * 5)::int '
+                   'FROM generate_series(1, 300)',
+                   tbl, t_user(kind, '(random() * 30)::int'),
+                   t_time(kind, 'timestamptz ''2026-01-01'' + (random() * 100)::int * interval ''1 minute'''));
+    IF kind = 'bigint' THEN
+        job := sessionize.create_job(tbl::regclass, 'user_id', 'ts', (extract(epoch FROM gap) * 1000)::bigint,
+                                     target => 't_sessions',
+                                     allowed_lateness => (extract(epoch FROM lateness) * 1000)::bigint,
+                                     measures => m);
+    ELSE
+        job := sessionize.create_job(tbl::regclass, 'user_id', 'ts', gap, target => 't_sessions',
+                                     allowed_lateness => lateness, measures => m);
+    END IF;
+    IF sql_only THEN
+        ALTER TABLE t_sessions ENABLE ROW LEVEL SECURITY;
+    END IF;
+    runs := 0;
+    bad_runs := 0;
+    FOR step IN 1 .. steps LOOP
+        done := done || t_mutate(tbl, kind, 100 + step * 3);
+        IF random() < 0.4 OR step = steps THEN
+            PERFORM sessionize.run_job(job);
+            runs := runs + 1;
+            SELECT count(*) INTO verify_diff FROM sessionize.verify(job);
+            EXECUTE format('SELECT count(*) FROM ('
+                           '(SELECT %1$s FROM t_sessions EXCEPT ALL SELECT %1$s FROM (%2$s) x) '
+                           'UNION ALL (SELECT %1$s FROM (%2$s) x EXCEPT ALL SELECT %1$s FROM t_sessions)) d',
+                           cols, t_reference_sql(tbl, kind, gap))
+            INTO reference_diff;
+            IF verify_diff <> 0 OR reference_diff <> 0 THEN
+                bad_runs := bad_runs + 1;
+                RAISE WARNING '%, seed %, step %: % rows differ from verify(), % from the reference',
+                    tbl, seed, step, verify_diff, reference_diff;
+            END IF;
+        END IF;
+    END LOOP;
+    SELECT string_agg(op || ' ' || n, ', ' ORDER BY op) INTO ops
+    FROM (SELECT op, count(*) n FROM unnest(done) op GROUP BY op) o;
+    PERFORM sessionize.drop_job(job, drop_target => true);
+END $$;
+
+SET client_min_messages = warning;
+SELECT tbl, seed, gap, lateness, sql_only, measures, r.runs > 0 AS ran, r.bad_runs,
+       r.ops LIKE '%append%' AND r.ops LIKE '%late%' AND r.ops LIKE '%delete%' AND r.ops LIKE '%update time%' AS mixed
+FROM (VALUES ('t_events_ts', 'timestamp', 0.14, interval '5 minutes', interval '0', false, false),
+             ('t_events_ts', 'timestamp', 0.48, interval '90 seconds', interval '1 hour', false, true),
+             ('t_events_ts', 'timestamp', 0.69, interval '30 minutes', interval '5 minutes', true, true),
+             ('t_events_ms', 'bigint', 0.15, interval '5 minutes', interval '0', false, false),
+             ('t_events_ms', 'bigint', 0.49, interval '90 seconds', interval '1 hour', false, true),
+             ('t_events_ms', 'bigint', 0.70, interval '30 minutes', interval '5 minutes', true, true))
+     v(tbl, kind, seed, gap, lateness, sql_only, measures),
+     LATERAL t_run(tbl, kind, seed, 120, gap, lateness, sql_only, measures) r;
+RESET client_min_messages;
+
+DROP FUNCTION t_run(text, text, float8, int, interval, interval, boolean, boolean), t_mutate(text, text, int),
+    t_reference_sql(text, text, interval), t_time(text, text), t_span(text, text), t_user(text, text);
+DROP TABLE t_events_ts, t_events_ms;

@@ -140,8 +140,9 @@ RESET client_min_messages;
 -- against the reference
 CREATE FUNCTION e_wm_check(job bigint, OUT wrong_closed bigint, OUT differences bigint)
 LANGUAGE sql AS $$
-SELECT (SELECT count(*) FROM e_wm_sessions t, sessionize.job_status s
-        WHERE s.job_id = job AND t.closed IS DISTINCT FROM (t.session_end <= s.watermark)),
+SELECT (SELECT count(*) FROM e_wm_sessions t, sessionize.job_state s
+        WHERE s.job_id = job
+          AND t.closed IS DISTINCT FROM (t.session_end <= sessionize._job_time(s.watermark, NULL::timestamptz))),
        e_count_diff(format('SELECT * FROM e_reference(''SELECT user_id AS u, ts FROM e_wm'', %L)',
                            (SELECT gap FROM sessionize.jobs WHERE job_id = job)),
                     'SELECT user_id::text, session_start, last_event_at, event_count FROM e_wm_sessions')

@@ -51,7 +51,7 @@ SELECT count(*) AS runs FROM sessionize.run_due_jobs();
 -- job_status counts the changes waiting (events inserted plus deleted, from
 -- the log, which only the owner may read) and how long they have waited.
 SELECT pending_events = 3 + :deleted AS pending_events_ok, pending_rebuild,
-       processing_lag > interval '0' AS waiting, event_time_lag = now() - watermark AS event_time_lag_ok
+       processing_lag > interval '0' AS waiting, event_time_lag = now() - watermark::timestamptz AS event_time_lag_ok
 FROM sessionize.job_status WHERE job_id = :job;
 -- anyone may read the status (counts, no row data)
 SET ROLE regress_due_mallory;

@@ -94,7 +94,7 @@ typedef struct TargetChange
 	SessionSummary s;			/* for 'u' and 'i' */
 	/* measures, for 'u': merge the stored ones with those of the events from */
 	bool		merge;			/* read_from on (else: recompute from start) */
-	TimestampTz read_from;
+	int64		read_from;
 } TargetChange;
 
 /* What the path needs of the target and its index. */
@@ -110,6 +110,7 @@ typedef struct TargetIndex
 	RegProcedure user_eqproc;
 	FmgrInfo	user_cmp;
 	RegProcedure start_leproc;
+	Oid			time_type;		/* the job's: see job_catalog.h */
 } TargetIndex;
 
 /*
@@ -145,7 +146,7 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 	if (!OidIsValid(opclass) || !OidIsValid(get_array_type(job->user_type_oid)))
 		return false;
 	user_opfamily = get_opclass_family(opclass);
-	time_opfamily = get_opclass_family(GetDefaultOpClass(TIMESTAMPTZOID, BTREE_AM_OID));
+	time_opfamily = get_opclass_family(GetDefaultOpClass(job->time_type, BTREE_AM_OID));
 
 	heap = table_open(job->target, AccessShareLock);
 	if (heap->rd_rel->relkind != RELKIND_RELATION || heap->rd_rel->relrowsecurity)
@@ -160,7 +161,7 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 							  &user_collation);
 	if (att_user == InvalidAttrNumber || att_start == InvalidAttrNumber ||
 		user_type != job->user_type_oid ||
-		get_atttype(job->target, att_start) != TIMESTAMPTZOID)
+		get_atttype(job->target, att_start) != job->time_type)
 	{
 		table_close(heap, NoLock);
 		return false;
@@ -182,7 +183,7 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 			index->rd_opfamily[0] == user_opfamily &&
 			index->rd_indcollation[0] == user_collation &&
 			index->rd_opfamily[1] == time_opfamily &&
-			index->rd_opcintype[1] == TIMESTAMPTZOID &&
+			index->rd_opcintype[1] == job->time_type &&
 			(index->rd_indoption[1] & INDOPTION_DESC) == 0)
 		{
 			Oid			eqopr = get_opfamily_member(user_opfamily,
@@ -190,7 +191,7 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 													index->rd_opcintype[0],
 													BTEqualStrategyNumber);
 			Oid			leopr = get_opfamily_member(time_opfamily,
-													TIMESTAMPTZOID, TIMESTAMPTZOID,
+													job->time_type, job->time_type,
 													BTLessEqualStrategyNumber);
 			Oid			cmpproc = get_opfamily_proc(user_opfamily,
 													index->rd_opcintype[0],
@@ -208,10 +209,11 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 				ti->user_collation = index->rd_indcollation[0];
 				ti->user_eqproc = get_opcode(eqopr);
 				ti->start_leproc = get_opcode(leopr);
+				ti->time_type = job->time_type;
 				fmgr_info(cmpproc, &ti->user_cmp);
 				if (ti->att_last != InvalidAttrNumber &&
 					ti->att_count != InvalidAttrNumber &&
-					get_atttype(job->target, ti->att_last) == TIMESTAMPTZOID &&
+					get_atttype(job->target, ti->att_last) == job->time_type &&
 					get_atttype(job->target, ti->att_count) == INT8OID)
 				{
 					list_free(indexes);
@@ -259,7 +261,7 @@ compare_entries(const void *a, const void *b, void *arg)
  */
 static int
 read_insert_entries(const JobInfo *job, Snapshot snapshot, InsertEntry **entries_out,
-					int64 *events, int64 *late, bool *have_max, TimestampTz *max_ts)
+					int64 *events, int64 *late, bool *have_max, int64 *max_ts)
 {
 	SPIPlanPtr	plan;
 	int16		typlen;
@@ -315,10 +317,10 @@ read_insert_entries(const JobInfo *job, Snapshot snapshot, InsertEntry **entries
 		}
 		deconstruct_array(DatumGetArrayTypeP(arrays[0]), job->user_type_oid,
 						  typlen, typbyval, typalign, &u, &unull, &nu);
-		deconstruct_array(DatumGetArrayTypeP(arrays[1]), TIMESTAMPTZOID,
-						  sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &lo, &lonull, &nlo);
-		deconstruct_array(DatumGetArrayTypeP(arrays[2]), TIMESTAMPTZOID,
-						  sizeof(TimestampTz), true, TYPALIGN_DOUBLE, &hi, &hinull, &nhi);
+		deconstruct_array(DatumGetArrayTypeP(arrays[1]), job->time_type,
+						  sizeof(int64), true, TYPALIGN_DOUBLE, &lo, &lonull, &nlo);
+		deconstruct_array(DatumGetArrayTypeP(arrays[2]), job->time_type,
+						  sizeof(int64), true, TYPALIGN_DOUBLE, &hi, &hinull, &nhi);
 		deconstruct_array(DatumGetArrayTypeP(arrays[3]), INT8OID,
 						  sizeof(int64), true, TYPALIGN_DOUBLE, &n, &nnull, &nn);
 		deconstruct_array(DatumGetArrayTypeP(arrays[4]), INT8OID,
@@ -344,8 +346,8 @@ read_insert_entries(const JobInfo *job, Snapshot snapshot, InsertEntry **entries
 			e = &entries[nentries];
 			e->user = u[k];
 			e->user_null = unull[k];
-			e->s.start = DatumGetTimestampTz(lo[k]);
-			e->s.last = DatumGetTimestampTz(hi[k]);
+			e->s.start = DatumGetInt64(lo[k]);
+			e->s.last = DatumGetInt64(hi[k]);
 			e->s.count = DatumGetInt64(n[k]);
 			if (e->s.start > e->s.last || e->s.count < 1 ||
 				(e->s.start != e->s.last && e->s.count < 2))
@@ -390,8 +392,8 @@ probe(const TargetIndex *ti, IndexScanDesc scan, TupleTableSlot *slot,
 							   ti->user_opcintype, ti->user_collation,
 							   ti->user_eqproc, e->user);
 	ScanKeyEntryInitialize(&keys[1], 0, 2, BTLessEqualStrategyNumber,
-						   TIMESTAMPTZOID, InvalidOid, ti->start_leproc,
-						   TimestampTzGetDatum(session_add_sat(e->s.last, gap)));
+						   ti->time_type, InvalidOid, ti->start_leproc,
+						   Int64GetDatum(session_add_sat(e->s.last, gap)));
 	index_rescan(scan, keys, 2, NULL, 0);
 
 	while (index_getnext_slot(scan, BackwardScanDirection, slot))
@@ -400,8 +402,8 @@ probe(const TargetIndex *ti, IndexScanDesc scan, TupleTableSlot *slot,
 		bool		isnull[3];
 		int			k;
 
-		s.start = DatumGetTimestampTz(slot_getattr(slot, ti->att_start, &isnull[0]));
-		s.last = DatumGetTimestampTz(slot_getattr(slot, ti->att_last, &isnull[1]));
+		s.start = DatumGetInt64(slot_getattr(slot, ti->att_start, &isnull[0]));
+		s.last = DatumGetInt64(slot_getattr(slot, ti->att_last, &isnull[1]));
 		s.count = DatumGetInt64(slot_getattr(slot, ti->att_count, &isnull[2]));
 		if (isnull[0] || isnull[1] || isnull[2] || s.start > s.last || s.count < 1)
 			ereport(ERROR,
@@ -602,10 +604,10 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 	else
 	{
 		add_array_arg(types, values, &nargs, b->users, b->user_nulls, b->n, job->user_type_oid);
-		add_array_arg(types, values, &nargs, b->starts, NULL, b->n, TIMESTAMPTZOID);
+		add_array_arg(types, values, &nargs, b->starts, NULL, b->n, job->time_type);
 	}
-	add_array_arg(types, values, &nargs, b->lasts, NULL, b->n, TIMESTAMPTZOID);
-	add_array_arg(types, values, &nargs, b->ends, NULL, b->n, TIMESTAMPTZOID);
+	add_array_arg(types, values, &nargs, b->lasts, NULL, b->n, job->time_type);
+	add_array_arg(types, values, &nargs, b->ends, NULL, b->n, job->time_type);
 	add_array_arg(types, values, &nargs, b->counts, NULL, b->n, INT8OID);
 	add_array_arg(types, values, &nargs, b->closed, NULL, b->n, BOOLOID);
 	if (b->kind == 'u' && job->measures == NIL)
@@ -625,7 +627,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 
 		/* the measures too, merged or recomputed (see merged_value()) */
 		add_array_arg(types, values, &nargs, b->merges, NULL, b->n, BOOLOID);
-		add_array_arg(types, values, &nargs, b->read_from, NULL, b->n, TIMESTAMPTZOID);
+		add_array_arg(types, values, &nargs, b->read_from, NULL, b->n, job->time_type);
 		initStringInfo(&cols);
 		initStringInfo(&vals);
 		foreach(lc, job->measures)
@@ -678,7 +680,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
  */
 static void
 write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
-			  bool have_watermark, TimestampTz watermark, int64 gap,
+			  bool have_watermark, int64 watermark, int64 gap,
 			  Snapshot snapshot, RunResult *res)
 {
 	static const char kinds[3] = {'d', 'u', 'i'};
@@ -707,26 +709,27 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 		for (j = 0; j < nchanges; j++)
 		{
 			const TargetChange *c = &changes[j];
-			TimestampTz end;
+			int64		end;
 
 			if (c->kind != b.kind)
 				continue;
 			b.tids[b.n] = PointerGetDatum(&c->tid);
 			if (c->kind != 'd')
 			{
-				end = session_end_time(SESSION_TIME_TIMESTAMPTZ, c->s.last, gap);
+				end = session_end_time(job->time_type == INT8OID ? SESSION_TIME_BIGINT
+									   : SESSION_TIME_TIMESTAMPTZ, c->s.last, gap);
 				if (c->kind == 'i')
 				{
 					b.users[b.n] = c->user->user;
 					b.user_nulls[b.n] = c->user->user_null;
 				}
-				b.starts[b.n] = TimestampTzGetDatum(c->s.start);
-				b.lasts[b.n] = TimestampTzGetDatum(c->s.last);
-				b.ends[b.n] = TimestampTzGetDatum(end);
+				b.starts[b.n] = Int64GetDatum(c->s.start);
+				b.lasts[b.n] = Int64GetDatum(c->s.last);
+				b.ends[b.n] = Int64GetDatum(end);
 				b.counts[b.n] = Int64GetDatum(c->s.count);
 				b.closed[b.n] = BoolGetDatum(have_watermark && end <= watermark);
 				b.merges[b.n] = BoolGetDatum(c->merge);
-				b.read_from[b.n] = TimestampTzGetDatum(c->merge ? c->read_from : c->s.start);
+				b.read_from[b.n] = Int64GetDatum(c->merge ? c->read_from : c->s.start);
 			}
 			if (++b.n == size)
 				write_batch(job, &b, res);
@@ -778,9 +781,9 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	int64		events = 0;
 	int64		late = 0;
 	bool		have_max = job->have_max_event_time;
-	TimestampTz max_ts = job->max_event_time;
+	int64		max_ts = job->max_event_time;
 	bool		have_watermark = job->have_watermark;
-	TimestampTz watermark = job->watermark;
+	int64		watermark = job->watermark;
 	SessionRule rule;
 	TargetChange *changes;
 	int			nchanges = 0;
@@ -811,15 +814,16 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 	nentries = read_insert_entries(job, logsnap, &entries, &events, &late, &have_max, &max_ts);
 	if (have_max)
 	{
-		TimestampTz candidate = sessionize_watermark_after(max_ts, job->lateness_usec);
+		int64		candidate = sessionize_watermark_after(max_ts, job->lateness_ticks,
+															   job->time_type == INT8OID);
 
 		if (!have_watermark || candidate > watermark)
 			watermark = candidate;
 		have_watermark = true;
 	}
 
-	rule.gap = job->exact_gap->time;
-	rule.infinite_times = true;
+	rule.gap = job->gap_ticks;
+	rule.infinite_times = job->time_type != INT8OID;
 
 	qsort_arg(entries, nentries, sizeof(InsertEntry), compare_entries, &ti);
 

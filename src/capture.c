@@ -96,6 +96,7 @@ PG_FUNCTION_INFO_V1(sessionize_capture);
 typedef struct LogArrays
 {
 	Oid			usertype;
+	Oid			timetype;
 	ArrayBuildState *users;
 	ArrayBuildState *starts;
 	ArrayBuildState *lasts;
@@ -118,8 +119,9 @@ typedef struct CaptureState
 	Oid			owner;
 	bool		every_update;	/* the job has measures: an update of any
 								 * column may change them */
+	Oid			timetype;		/* the job's time type: see job_catalog.h */
 	bool		have_watermark;
-	TimestampTz watermark;
+	int64		watermark;		/* job time units */
 	SessionRule rule;
 	/* the user column, as the catalog says its type is */
 	Oid			usertype;
@@ -166,11 +168,16 @@ capture_table(CaptureState *cs, LogArrays *la)
 static bool
 read_job(CaptureState *cs)
 {
-	/* the job's source, columns, user type, gap, owner and watermark */
+	/*
+	 * The job's source, columns, user type, gap (for timestamps), owner,
+	 * watermark (0.1.0: a timestamptz, the same int64), whether it has
+	 * measures, gap for bigint times and time type.
+	 */
 	static const char *const job_sql =
 		"SELECT j.source, j.user_column, j.time_column, j.user_type, "
 		"j.gap, j.owner, s.watermark, "
-		"EXISTS (SELECT FROM sessionize.job_measures m WHERE m.job_id OPERATOR(pg_catalog.=) j.job_id) "
+		"EXISTS (SELECT FROM sessionize.job_measures m WHERE m.job_id OPERATOR(pg_catalog.=) j.job_id), "
+		"j.integer_gap, j.time_type::pg_catalog.oid "
 		"FROM sessionize.jobs j "
 		"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
 		"WHERE j.job_id OPERATOR(pg_catalog.=) $1";
@@ -178,7 +185,8 @@ read_job(CaptureState *cs)
 	/* the same from the 0.1.0 catalog: the user type is the source column's */
 	static const char *const job_0_1_0_sql =
 		"SELECT j.source, j.user_column, j.time_column, a.atttypid, "
-		"j.gap, j.owner, s.watermark, false "
+		"j.gap, j.owner, s.watermark, false, NULL::pg_catalog.int8, "
+		"'pg_catalog.timestamptz'::pg_catalog.regtype::pg_catalog.oid "
 		"FROM sessionize.jobs j "
 		"JOIN sessionize.job_state s ON s.job_id OPERATOR(pg_catalog.=) j.job_id "
 		"LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) j.source "
@@ -214,14 +222,29 @@ read_job(CaptureState *cs)
 	d = SPI_getbinval(tup, desc, 4, &isnull);
 	/* (0.1.0: a user column that is gone has no type; nothing is captured) */
 	cs->usertype = isnull ? InvalidOid : DatumGetObjectId(d);
-	d = SPI_getbinval(tup, desc, 5, &isnull);
-	cs->rule.gap = session_interval_to_usec(DatumGetIntervalP(d), "gap");
-	cs->rule.infinite_times = true;
+	cs->timetype = DatumGetObjectId(SPI_getbinval(tup, desc, 10, &isnull));
+	if (cs->timetype == INT8OID)
+	{
+		d = SPI_getbinval(tup, desc, 9, &isnull);
+		if (isnull)
+			elog(ERROR, "sessionize job " INT64_FORMAT " on bigint times has no integer_gap",
+				 cs->job_id);
+		cs->rule.gap = session_check_positive_bigint(DatumGetInt64(d), "gap");
+		cs->rule.infinite_times = false;
+	}
+	else
+	{
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (isnull)
+			elog(ERROR, "sessionize job " INT64_FORMAT " has no gap", cs->job_id);
+		cs->rule.gap = session_interval_to_usec(DatumGetIntervalP(d), "gap");
+		cs->rule.infinite_times = true;
+	}
 	cs->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 6, &isnull));
 	d = SPI_getbinval(tup, desc, 7, &isnull);
 	cs->have_watermark = !isnull;
 	if (!isnull)
-		cs->watermark = DatumGetTimestampTz(d);
+		cs->watermark = DatumGetInt64(d);
 	cs->every_update = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 	return true;
 }
@@ -253,7 +276,7 @@ resolve_columns(CaptureState *cs, Relation rel)
 		cs->timeattno <= 0 || cs->timeattno > tupdesc->natts)
 		return false;
 	if (TupleDescAttr(tupdesc, cs->userattno - 1)->atttypid != cs->usertype ||
-		TupleDescAttr(tupdesc, cs->timeattno - 1)->atttypid != TIMESTAMPTZOID)
+		TupleDescAttr(tupdesc, cs->timeattno - 1)->atttypid != cs->timetype)
 		return false;
 	cs->usercollation = TupleDescAttr(tupdesc, cs->userattno - 1)->attcollation;
 	get_typlenbyval(cs->usertype, &cs->usertyplen, &cs->userbyval);
@@ -432,10 +455,10 @@ emit_to_arrays(void *arg, Datum key, bool keynull, const SessionSummary *s)
 	LogArrays  *la = (LogArrays *) arg;
 
 	la->users = accumArrayResult(la->users, key, keynull, la->usertype, la->cxt);
-	la->starts = accumArrayResult(la->starts, TimestampTzGetDatum(s->start), false,
-								  TIMESTAMPTZOID, la->cxt);
-	la->lasts = accumArrayResult(la->lasts, TimestampTzGetDatum(s->last), false,
-								 TIMESTAMPTZOID, la->cxt);
+	la->starts = accumArrayResult(la->starts, Int64GetDatum(s->start), false,
+								  la->timetype, la->cxt);
+	la->lasts = accumArrayResult(la->lasts, Int64GetDatum(s->last), false,
+								 la->timetype, la->cxt);
 	la->counts = accumArrayResult(la->counts, Int64GetDatum(s->count), false,
 								  INT8OID, la->cxt);
 	la->lates = accumArrayResult(la->lates, Int64GetDatum(la->late ? s->count : 0), false,
@@ -468,8 +491,8 @@ write_log_row(CaptureState *cs, char kind, LogArrays *la)
 	argtypes[0] = CHAROID;
 	values[0] = CharGetDatum(kind);
 	argtypes[1] = la ? get_array_type(cs->usertype) : InvalidOid;
-	argtypes[2] = TIMESTAMPTZARRAYOID;
-	argtypes[3] = TIMESTAMPTZARRAYOID;
+	argtypes[2] = get_array_type(cs->timetype);
+	argtypes[3] = get_array_type(cs->timetype);
 	argtypes[4] = INT8ARRAYOID;
 	argtypes[5] = INT8ARRAYOID;
 	argtypes[6] = INT8OID;
@@ -577,6 +600,7 @@ sessionize_capture(PG_FUNCTION_ARGS)
 	else
 	{
 		cs.inserted_arrays.usertype = cs.usertype;
+		cs.inserted_arrays.timetype = cs.timetype;
 		cs.inserted_arrays.cxt = CurrentMemoryContext;
 		cs.deleted_arrays = cs.inserted_arrays;
 		if (row)

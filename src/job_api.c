@@ -50,8 +50,51 @@ PG_FUNCTION_INFO_V1(sessionize_alter_job);
 PG_FUNCTION_INFO_V1(sessionize_verify);
 PG_FUNCTION_INFO_V1(sessionize_run_job);
 PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
+PG_FUNCTION_INFO_V1(sessionize_job_time);
 
 #define MAX_API_ARGS 9
+
+/*
+ * A time in job time units (see sessionize.job_state) as text, in the
+ * output form of its type.
+ */
+static Datum
+job_time_text(Oid timetype, int64 ticks)
+{
+	Oid			typoutput;
+	bool		typisvarlena;
+
+	getTypeOutputInfo(timetype, &typoutput, &typisvarlena);
+	return CStringGetTextDatum(OidOutputFunctionCall(typoutput, Int64GetDatum(ticks)));
+}
+
+/*
+ * _job_time(ticks bigint, "like" anyelement) returns anyelement: a time in
+ * job time units as a value of the type of "like": timestamptz, timestamp
+ * (the same microseconds; in range or infinite) or bigint.  Who may call
+ * it: anyone (it is internal, but reads nothing and builds only a value
+ * any caller could write); it runs as the caller.
+ */
+Datum
+sessionize_job_time(PG_FUNCTION_ARGS)
+{
+	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	int64		ticks;
+
+	if (!sessionize_is_job_time_type(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("job times are timestamptz, timestamp or bigint, not %s",
+						format_type_be(type))));
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	ticks = PG_GETARG_INT64(0);
+	if (type != INT8OID && !TIMESTAMP_NOT_FINITE(ticks) && !IS_VALID_TIMESTAMP(ticks))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	PG_RETURN_INT64(ticks);
+}
 
 /*
  * A measure list, parsed: the arrays (column names, definitions, result
@@ -67,15 +110,17 @@ typedef struct MeasureArgs
 
 /*
  * Parse the measure list of argument argno, if any, over the source and
- * its columns (NULL: there is no such relation or column, which the body
- * reports; for alter_job(), job_id, an error), as the caller with the
+ * its columns (NULL: there is no such relation or column, or the time
+ * column is not of type time_type (for create_job(), InvalidOid: of any
+ * type a job takes), which the body reports; for alter_job(), job_id, an
+ * error), as the caller with the
  * caller's search_path: see measures.c.  An empty list (only spaces) means
  * no measures: empty arrays.
  */
 static void
 parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 				  const char *user_column, const char *time_column,
-				  int64 job_id, MeasureArgs *margs)
+				  Oid time_type, int64 job_id, MeasureArgs *margs)
 {
 	char	   *list;
 	List	   *measures = NIL;
@@ -105,7 +150,8 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 			user_column == NULL || time_column == NULL ||
 			get_attnum(source, user_column) <= 0 ||
 			(tatt = get_attnum(source, time_column)) <= 0 ||
-			get_atttype(source, tatt) != TIMESTAMPTZOID)
+			!(OidIsValid(time_type) ? get_atttype(source, tatt) == time_type
+			  : sessionize_is_job_time_type(get_atttype(source, tatt))))
 		{
 			if (job_id != 0)
 				ereport(ERROR,
@@ -150,17 +196,96 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 }
 
 /*
+ * The gap and the allowed lateness of create_job() and alter_job(), of
+ * declared type "any": what the caller gave, converted to the kind of the
+ * job's times.  Each argument argno[k] becomes two of the body, an
+ * interval (timestamps) and a bigint (bigint times), at most one of them
+ * not null.  None are expanded when the function is 0.1.0's, called
+ * through its SQL declaration before ALTER EXTENSION UPDATE (fewer
+ * arguments, an interval gap, and 0.1.0's body).
+ */
+typedef struct TimeArgs
+{
+	int			argno[2];
+	bool		expand;
+	Datum		interval[2];
+	bool		interval_null[2];
+	Datum		integer[2];
+	bool		integer_null[2];
+} TimeArgs;
+
+/*
+ * Convert argument argno (a gap or a lateness, "argname") for a job whose
+ * time column is of type timetype (InvalidOid: unknown, as the source or
+ * its column is missing, which the body reports): an interval for
+ * timestamps, a bigint for bigint times.  Intervals, integers and quoted
+ * literals (or text) are taken, a literal read as the kind the times need;
+ * NULL stays NULL (the body says what that means).
+ */
+static void
+convert_time_arg(FunctionCallInfo fcinfo, int k, Oid timetype, const char *argname,
+				 TimeArgs *targs)
+{
+	int			argno = targs->argno[k];
+	Oid			argtype;
+	bool		want_integer;
+
+	targs->interval_null[k] = targs->integer_null[k] = true;
+	targs->interval[k] = targs->integer[k] = (Datum) 0;
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return;
+	argtype = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	if (OidIsValid(timetype))
+		want_integer = (timetype == INT8OID);
+	else
+		want_integer = (argtype == INT2OID || argtype == INT4OID || argtype == INT8OID);
+
+	if (argtype == UNKNOWNOID || argtype == TEXTOID)
+	{
+		char	   *str = argtype == UNKNOWNOID ? DatumGetCString(PG_GETARG_DATUM(argno))
+			: TextDatumGetCString(PG_GETARG_DATUM(argno));
+
+		if (want_integer)
+			targs->integer[k] = DirectFunctionCall1(int8in, CStringGetDatum(str));
+		else
+			targs->interval[k] = DirectFunctionCall3(interval_in, CStringGetDatum(str),
+													 ObjectIdGetDatum(InvalidOid),
+													 Int32GetDatum(-1));
+	}
+	else if (argtype == INTERVALOID && !want_integer)
+		targs->interval[k] = PG_GETARG_DATUM(argno);
+	else if (argtype == INT8OID && want_integer)
+		targs->integer[k] = PG_GETARG_DATUM(argno);
+	else if (argtype == INT4OID && want_integer)
+		targs->integer[k] = Int64GetDatum((int64) DatumGetInt32(PG_GETARG_DATUM(argno)));
+	else if (argtype == INT2OID && want_integer)
+		targs->integer[k] = Int64GetDatum((int64) DatumGetInt16(PG_GETARG_DATUM(argno)));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be %s, not %s", argname,
+						want_integer ? "a bigint" : "an interval", format_type_be(argtype)),
+				 want_integer ?
+				 errhint("The times are bigint: give the %s in their unit, for example 1800000 for 30 minutes of epoch milliseconds.", argname) :
+				 errhint("The times are timestamps: give the %s as an interval, for example interval '30 minutes'.", argname)));
+	if (want_integer)
+		targs->integer_null[k] = false;
+	else
+		targs->interval_null[k] = false;
+}
+
+/*
  * Run SELECT <body>(caller, args...) as the extension owner and return its
  * result, which must be of a pass-by-value type (or void).
  */
 static Datum
 call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *isnull,
-							 const MeasureArgs *margs)
+							 const MeasureArgs *margs, const TimeArgs *targs)
 {
 	int			nargs = PG_NARGS();
-	Oid			argtypes[MAX_API_ARGS + 4];
-	Datum		values[MAX_API_ARGS + 4];
-	char		nulls[MAX_API_ARGS + 4];
+	Oid			argtypes[MAX_API_ARGS + 6];
+	Datum		values[MAX_API_ARGS + 6];
+	char		nulls[MAX_API_ARGS + 6];
 	StringInfoData query;
 	SessionizeIdentity saved;
 	Datum		result;
@@ -190,6 +315,23 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 			}
 			continue;
 		}
+		if (targs && targs->expand && (i == targs->argno[0] || i == targs->argno[1]))
+		{
+			/* the interval and the bigint instead of the caller's value */
+			int			k = i == targs->argno[0] ? 0 : 1;
+
+			argtypes[n] = INTERVALOID;
+			values[n] = targs->interval[k];
+			nulls[n] = targs->interval_null[k] ? 'n' : ' ';
+			n++;
+			appendStringInfo(&query, ", $%d", n);
+			argtypes[n] = INT8OID;
+			values[n] = targs->integer[k];
+			nulls[n] = targs->integer_null[k] ? 'n' : ' ';
+			n++;
+			appendStringInfo(&query, ", $%d", n);
+			continue;
+		}
 		argtypes[n] = get_fn_expr_argtype(fcinfo->flinfo, i);
 		values[n] = PG_ARGISNULL(i) ? (Datum) 0 : PG_GETARG_DATUM(i);
 		nulls[n] = PG_ARGISNULL(i) ? 'n' : ' ';
@@ -213,25 +355,42 @@ call_body_as_extension_owner(FunctionCallInfo fcinfo, const char *body, bool *is
 
 /*
  * create_job(source regclass, user_column name, time_column name,
- *			  gap interval, target name, allowed_lateness interval,
+ *			  gap "any", target name, allowed_lateness "any",
  *			  schedule_interval interval, notify text, measures text)
  *			  returns bigint
  *
  * Who may call it: anyone; the body checks the caller's privileges on the
  * source and the target's schema.  The measures are parsed and checked as
- * the caller (see measures.c), the rest runs as the extension owner.
+ * the caller (see measures.c), the rest runs as the extension owner.  The
+ * gap and the lateness are taken as the time column's type needs (see
+ * convert_time_arg()); reading that type reads the catalog only.
  */
 Datum
 sessionize_create_job(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
 	MeasureArgs margs;
+	TimeArgs	targs = {.argno = {3, 5}, .expand = PG_NARGS() == 9};
 	Datum		job_id;
+	Oid			source = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	Oid			timetype = InvalidOid;
 
-	parse_measure_arg(fcinfo, 8, PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0),
+	if (OidIsValid(source) && !PG_ARGISNULL(2))
+	{
+		AttrNumber	tatt = get_attnum(source, NameStr(*PG_GETARG_NAME(2)));
+
+		if (tatt > 0)
+			timetype = get_atttype(source, tatt);
+	}
+	if (targs.expand)
+	{
+		convert_time_arg(fcinfo, 0, timetype, "gap", &targs);
+		convert_time_arg(fcinfo, 1, timetype, "allowed_lateness", &targs);
+	}
+	parse_measure_arg(fcinfo, 8, source,
 					  PG_ARGISNULL(1) ? NULL : NameStr(*PG_GETARG_NAME(1)),
-					  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)), 0, &margs);
-	job_id = call_body_as_extension_owner(fcinfo, "sessionize._create_job", &isnull, &margs);
+					  PG_ARGISNULL(2) ? NULL : NameStr(*PG_GETARG_NAME(2)), InvalidOid, 0, &margs);
+	job_id = call_body_as_extension_owner(fcinfo, "sessionize._create_job", &isnull, &margs, &targs);
 
 	if (isnull)
 		PG_RETURN_NULL();
@@ -244,51 +403,55 @@ sessionize_drop_job(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
 
-	(void) call_body_as_extension_owner(fcinfo, "sessionize._drop_job", &isnull, NULL);
+	(void) call_body_as_extension_owner(fcinfo, "sessionize._drop_job", &isnull, NULL, NULL);
 	PG_RETURN_VOID();
 }
 
 /*
- * alter_job(job_id bigint, gap interval, allowed_lateness interval,
+ * alter_job(job_id bigint, gap "any", allowed_lateness "any",
  *			 schedule_interval interval, active boolean, notify text,
  *			 measures text) returns void
  *
  * Who may call it: a member of the job's owner (the body checks).  The
  * measures are parsed as the caller (see measures.c), the rest runs as the
- * extension owner.
+ * extension owner.  The gap and the lateness are taken as the job's time
+ * type needs (see convert_time_arg()).
  */
 Datum
 sessionize_alter_job(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
 	MeasureArgs margs = {.argno = 6, .isnull = true};
+	TimeArgs	targs = {.argno = {1, 2}, .expand = PG_NARGS() == 7};
 
-	if (PG_NARGS() > 6 && !PG_ARGISNULL(0) && !PG_ARGISNULL(6))
+	if (targs.expand && !PG_ARGISNULL(0))
 	{
-		/* the job's source and columns, to parse the measures over */
+		/* the job's source, columns and time type (no such job: the body says so) */
 		Oid			source = InvalidOid;
 		char	   *user_column = NULL;
 		char	   *time_column = NULL;
+		Oid			timetype = InvalidOid;
 		bool		found;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		found = sessionize_catalog_job_columns(PG_GETARG_INT64(0), &source,
-											   &user_column, &time_column);
+											   &user_column, &time_column, &timetype);
 		SPI_finish();
-		/* (no such job: the body says so) */
-		if (found)
-			parse_measure_arg(fcinfo, 6, source, user_column, time_column,
+		convert_time_arg(fcinfo, 0, timetype, "gap", &targs);
+		convert_time_arg(fcinfo, 1, timetype, "allowed_lateness", &targs);
+		if (found && !PG_ARGISNULL(6))
+			parse_measure_arg(fcinfo, 6, source, user_column, time_column, timetype,
 							  PG_GETARG_INT64(0), &margs);
 	}
-	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull, &margs);
+	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull, &margs, &targs);
 	PG_RETURN_VOID();
 }
 
 /*
  * verify(job_id bigint) returns table (difference text, user_key text,
- *		  session_start timestamptz, last_event_at timestamptz,
- *		  session_end timestamptz, event_count bigint, closed boolean)
+ *		  session_start text, last_event_at text, session_end text,
+ *		  event_count bigint, closed boolean, measures text)
  *
  * Who may call it and as whom it reads: see sessionize_verify_job().
  */
@@ -328,7 +491,7 @@ sessionize_can_be_user_type(PG_FUNCTION_ARGS)
  * run_job(job_id bigint, OUT events_inserted bigint, OUT events_deleted
  *		   bigint, OUT sessions_inserted bigint, OUT sessions_updated bigint,
  *		   OUT sessions_deleted bigint, OUT late_events bigint,
- *		   OUT watermark timestamptz, OUT full_rebuild boolean) returns record
+ *		   OUT watermark text, OUT full_rebuild boolean) returns record
  *
  * Who may call it: a member of the job's owner (the core checks).  As whom
  * it runs: see refresh.c.  Errors are the caller's: nothing is recorded.
@@ -357,7 +520,7 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(res.sessions_updated);
 	values[4] = Int64GetDatum(res.sessions_deleted);
 	values[5] = Int64GetDatum(res.late_events);
-	values[6] = TimestampTzGetDatum(res.watermark);
+	values[6] = res.have_watermark ? job_time_text(res.time_type, res.watermark) : (Datum) 0;
 	nulls[6] = !res.have_watermark;
 	values[7] = BoolGetDatum(res.full_rebuild);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -409,7 +572,8 @@ sessionize_run_due_jobs(PG_FUNCTION_ARGS)
 		values[6] = Int64GetDatum(report.res.sessions_deleted);
 		values[7] = Int64GetDatum(report.res.sessions_closed);
 		values[8] = Int64GetDatum(report.res.late_events);
-		values[9] = TimestampTzGetDatum(report.res.watermark);
+		values[9] = report.res.have_watermark && !report.failed ?
+			job_time_text(report.res.time_type, report.res.watermark) : (Datum) 0;
 		nulls[9] = !report.res.have_watermark;
 		values[10] = BoolGetDatum(report.res.full_rebuild);
 		nulls[11] = (report.message == NULL);

@@ -185,12 +185,16 @@ enum
 	READ_NOTIFY_CHANNEL,
 	READ_NEEDS_REBUILD,
 	READ_MAX_EVENT_TIME,
-	READ_WATERMARK
+	READ_WATERMARK,
+	READ_TIME_TYPE,
+	READ_INTEGER_GAP,
+	READ_INTEGER_ALLOWED_LATENESS
 };
 static const char *const read_job_sql =
 "SELECT j.source, j.user_column::text, j.time_column::text, j.user_type, "
 "       j.target_user_column::text, j.gap, j.target, j.allowed_lateness, j.owner, "
-"       j.notify_channel, s.needs_rebuild, s.max_event_time, s.watermark "
+"       j.notify_channel, s.needs_rebuild, s.max_event_time, s.watermark, "
+"       j.time_type, j.integer_gap, j.integer_allowed_lateness "
 "FROM sessionize.jobs j JOIN sessionize.job_state s ON s.job_id = j.job_id "
 "WHERE j.job_id = $1";
 
@@ -222,27 +226,37 @@ sessionize_catalog_read_job(int64 job_id, JobRecord *job)
 	job->time_column = SPI_getvalue(tup, desc, READ_TIME_COLUMN);
 	job->user_type = DatumGetObjectId(SPI_getbinval(tup, desc, READ_USER_TYPE, &isnull));
 	job->target_user_column = SPI_getvalue(tup, desc, READ_TARGET_USER_COLUMN);
+	job->time_type = DatumGetObjectId(SPI_getbinval(tup, desc, READ_TIME_TYPE, &isnull));
 	d = SPI_getbinval(tup, desc, READ_GAP, &isnull);
-	job->gap = DatumGetIntervalP(datumCopy(d, false, sizeof(Interval)));
+	job->gap = isnull ? NULL : DatumGetIntervalP(datumCopy(d, false, sizeof(Interval)));
 	job->target = DatumGetObjectId(SPI_getbinval(tup, desc, READ_TARGET, &isnull));
 	d = SPI_getbinval(tup, desc, READ_ALLOWED_LATENESS, &isnull);
-	job->allowed_lateness = DatumGetIntervalP(datumCopy(d, false, sizeof(Interval)));
+	job->allowed_lateness = isnull ? NULL : DatumGetIntervalP(datumCopy(d, false, sizeof(Interval)));
+	d = SPI_getbinval(tup, desc, READ_INTEGER_GAP, &isnull);
+	job->integer_gap = isnull ? 0 : DatumGetInt64(d);
+	d = SPI_getbinval(tup, desc, READ_INTEGER_ALLOWED_LATENESS, &isnull);
+	job->integer_allowed_lateness = isnull ? 0 : DatumGetInt64(d);
+	/* (the catalog's check says which are set for which time type) */
+	if ((job->time_type == INT8OID) != (job->gap == NULL) ||
+		(job->gap == NULL) != (job->allowed_lateness == NULL))
+		elog(ERROR, "job " INT64_FORMAT " has a gap of another kind than its times", job_id);
 	job->owner = DatumGetObjectId(SPI_getbinval(tup, desc, READ_OWNER, &isnull));
 	job->notify_channel = SPI_getvalue(tup, desc, READ_NOTIFY_CHANNEL);
 	job->needs_rebuild = DatumGetBool(SPI_getbinval(tup, desc, READ_NEEDS_REBUILD, &isnull));
 	d = SPI_getbinval(tup, desc, READ_MAX_EVENT_TIME, &isnull);
 	job->have_max_event_time = !isnull;
 	if (!isnull)
-		job->max_event_time = DatumGetTimestampTz(d);
+		job->max_event_time = DatumGetInt64(d);
 	d = SPI_getbinval(tup, desc, READ_WATERMARK, &isnull);
 	job->have_watermark = !isnull;
 	if (!isnull)
-		job->watermark = DatumGetTimestampTz(d);
+		job->watermark = DatumGetInt64(d);
 }
 
-/* A job's source and the names of its user and time columns. */
+/* A job's source, the names of its user and time columns, its time type. */
 static const char *const read_columns_sql =
-"SELECT source::pg_catalog.oid, user_column::pg_catalog.text, time_column::pg_catalog.text "
+"SELECT source::pg_catalog.oid, user_column::pg_catalog.text, time_column::pg_catalog.text, "
+"       time_type::pg_catalog.oid "
 "FROM sessionize.jobs WHERE job_id OPERATOR(pg_catalog.=) $1";
 
 /*
@@ -253,7 +267,7 @@ static const char *const read_columns_sql =
  */
 bool
 sessionize_catalog_job_columns(int64 job_id, Oid *source, char **user_column,
-							   char **time_column)
+							   char **time_column, Oid *time_type)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(job_id)};
@@ -269,6 +283,7 @@ sessionize_catalog_job_columns(int64 job_id, Oid *source, char **user_column,
 	*user_column = strcpy(SPI_palloc(strlen(name) + 1), name);
 	name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
 	*time_column = strcpy(SPI_palloc(strlen(name) + 1), name);
+	*time_type = DatumGetObjectId(column(0, 4, &isnull));
 	return true;
 }
 
@@ -328,15 +343,15 @@ static const char *const record_run_sql =
 void
 sessionize_catalog_record_run(int64 job_id, const RunResult *res, TimestampTz started)
 {
-	Oid			types[12] = {INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	Oid			types[12] = {INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, TIMESTAMPTZOID, BOOLOID, INT8OID};
 	Datum		values[12];
 	char		nulls[12] = "            ";
 
 	values[0] = Int64GetDatum(job_id);
-	values[1] = TimestampTzGetDatum(res->max_event_time);
+	values[1] = Int64GetDatum(res->max_event_time);
 	nulls[1] = res->have_max_event_time ? ' ' : 'n';
-	values[2] = TimestampTzGetDatum(res->watermark);
+	values[2] = Int64GetDatum(res->watermark);
 	nulls[2] = res->have_watermark ? ' ' : 'n';
 	values[3] = TimestampTzGetDatum(started);
 	values[4] = Int64GetDatum(res->events_inserted);
@@ -517,11 +532,13 @@ static const char *const history_finish_sql =
 "WITH r(job_id, runner, started_at, status, ev_ins, ev_del, late, s_ins, s_upd, s_del, s_closed, "
 "       full_rebuild, watermark, message) AS ("
 "  VALUES ($2::bigint, $3::text, $4::timestamptz, $5::text, $6::bigint, $7::bigint, $8::bigint, "
-"          $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::boolean, $14::timestamptz, $15::text)), "
+"          $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::boolean, $14::bigint, $15::text)), "
 "upd AS (UPDATE sessionize.job_run_details d SET finished_at = pg_catalog.clock_timestamp(), "
 "          status = r.status, events_inserted = r.ev_ins, events_deleted = r.ev_del, late_events = r.late, "
 "          sessions_inserted = r.s_ins, sessions_updated = r.s_upd, sessions_deleted = r.s_del, "
-"          sessions_closed = r.s_closed, full_rebuild = r.full_rebuild, watermark = r.watermark, "
+"          sessions_closed = r.s_closed, full_rebuild = r.full_rebuild, "
+"          watermark = sessionize._job_time_text(r.watermark, (SELECT j.time_type FROM sessionize.jobs j "
+"                                                               WHERE j.job_id = r.job_id)), "
 "          message = r.message "
 "        FROM r WHERE d.run_id = $1 RETURNING 1) "
 "INSERT INTO sessionize.job_run_details (job_id, runner, pid, started_at, finished_at, status, "
@@ -529,7 +546,8 @@ static const char *const history_finish_sql =
 "    sessions_deleted, sessions_closed, full_rebuild, watermark, message) "
 "SELECT r.job_id, r.runner, pg_catalog.pg_backend_pid(), r.started_at, pg_catalog.clock_timestamp(), "
 "       r.status, r.ev_ins, r.ev_del, r.late, r.s_ins, r.s_upd, r.s_del, r.s_closed, r.full_rebuild, "
-"       r.watermark, r.message "
+"       sessionize._job_time_text(r.watermark, (SELECT j.time_type FROM sessionize.jobs j "
+"                                                WHERE j.job_id = r.job_id)), r.message "
 "FROM r WHERE $1 = 0 AND EXISTS (SELECT 1 FROM sessionize.jobs j WHERE j.job_id = r.job_id)";
 
 void
@@ -539,7 +557,7 @@ sessionize_catalog_history_finish(int64 run_id, int64 job_id, const char *runner
 {
 	Oid			types[15] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	BOOLOID, TIMESTAMPTZOID, TEXTOID};
+	BOOLOID, INT8OID, TEXTOID};
 	Datum		values[15];
 	char		nulls[15];
 	int			i;
@@ -560,7 +578,7 @@ sessionize_catalog_history_finish(int64 run_id, int64 job_id, const char *runner
 		values[10] = Int64GetDatum(res->sessions_deleted);
 		values[11] = Int64GetDatum(res->sessions_closed);
 		values[12] = BoolGetDatum(res->full_rebuild);
-		values[13] = TimestampTzGetDatum(res->watermark);
+		values[13] = Int64GetDatum(res->watermark);
 		nulls[13] = res->have_watermark ? ' ' : 'n';
 	}
 	else

@@ -24,7 +24,19 @@
 #define SESSIONIZE_JOB_CATALOG_H
 
 #include "datatype/timestamp.h"
+#include "catalog/pg_type.h"
 #include "nodes/pg_list.h"
+
+/*
+ * The types a job's times may have.  Every one is an int64 datum: "job
+ * time units" are microseconds since 2000-01-01 for the timestamps (their
+ * infinities the int64 extremes) and the values themselves for bigint.
+ */
+static inline bool
+sessionize_is_job_time_type(Oid type)
+{
+	return type == TIMESTAMPTZOID || type == TIMESTAMPOID || type == INT8OID;
+}
 
 /* A job as sessionize.jobs and sessionize.job_state describe it. */
 typedef struct JobRecord
@@ -33,18 +45,22 @@ typedef struct JobRecord
 	Oid			source;
 	char	   *user_column;
 	char	   *time_column;
+	Oid			time_type;		/* TIMESTAMPTZOID, TIMESTAMPOID or INT8OID */
 	Oid			user_type;
 	char	   *target_user_column;
-	Interval   *gap;
+	Interval   *gap;			/* NULL for bigint times */
 	Oid			target;
-	Interval   *allowed_lateness;
+	Interval   *allowed_lateness;	/* NULL for bigint times */
+	int64		integer_gap;	/* bigint times only */
+	int64		integer_allowed_lateness;	/* bigint times only */
 	Oid			owner;
 	char	   *notify_channel;	/* NULL: none */
 	bool		needs_rebuild;
+	/* times in job time units (see job_state): int64 for every time type */
 	bool		have_max_event_time;
-	TimestampTz max_event_time;
+	int64		max_event_time;
 	bool		have_watermark;
-	TimestampTz watermark;
+	int64		watermark;
 } JobRecord;
 
 /* A per-session measure of a job, as sessionize.job_measures holds it. */
@@ -66,15 +82,17 @@ typedef struct RunResult
 	int64		sessions_deleted;
 	int64		sessions_updated;
 	int64		late_events;
+	/* times in job time units (see job_state), of type time_type */
+	Oid			time_type;
 	bool		have_max_event_time;
-	TimestampTz max_event_time;
+	int64		max_event_time;
 	bool		have_watermark;
-	TimestampTz watermark;
+	int64		watermark;
 	bool		full_rebuild;
 	/* the sessions that the new watermark closed, and their time range */
 	int64		sessions_closed;
-	TimestampTz closed_first_start;
-	TimestampTz closed_last_end;
+	int64		closed_first_start;
+	int64		closed_last_end;
 } RunResult;
 
 /* An active job, as the schedulers and run_due_jobs() see it. */
@@ -109,7 +127,8 @@ extern Oid	sessionize_catalog_check_caller(int64 job_id, Oid caller);
 extern bool sessionize_catalog_try_lock_job(int64 job_id);
 extern List *sessionize_catalog_read_measures(int64 job_id);
 extern bool sessionize_catalog_job_columns(int64 job_id, Oid *source,
-										   char **user_column, char **time_column);
+										   char **user_column, char **time_column,
+										   Oid *time_type);
 extern void sessionize_catalog_read_job(int64 job_id, JobRecord *job);
 extern void sessionize_catalog_record_run(int64 job_id, const RunResult *res,
 										  TimestampTz started);

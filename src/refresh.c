@@ -82,14 +82,15 @@ spi_int64(int row, int col)
 	return isnull ? 0 : DatumGetInt64(d);
 }
 
+/* A time (of any job time type: an int64 datum), if not null. */
 static bool
-spi_timestamptz(int row, int col, TimestampTz *value)
+spi_time(int row, int col, int64 *value)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, &isnull);
 
 	if (!isnull)
-		*value = DatumGetTimestampTz(d);
+		*value = DatumGetInt64(d);
 	return !isnull;
 }
 
@@ -277,11 +278,12 @@ measure_values(const JobInfo *job, const char *alias)
  * user and session.  Columns u, session_start, last_event_at, session_end,
  * event_count, m1, m2, ...  gap_param is the parameter of the exact gap,
  * limit_param that of the latest time whose time + gap is in range (later
- * sessions end at infinity, as sessionize() says).  The session start is a
- * column beside the source's, under a name none of them has.
+ * sessions end at infinity, as sessionize() says: parameter inf_param) and
+ * for bigint times the largest bigint.  The session start is a column
+ * beside the source's, under a name none of them has.
  */
 static char *
-grouped_sessions_sql(const JobInfo *job, int gap_param, int limit_param)
+grouped_sessions_sql(const JobInfo *job, int gap_param, int limit_param, int inf_param)
 {
 	char	   *ss = pstrdup("sessionize_session_start");
 
@@ -289,15 +291,15 @@ grouped_sessions_sql(const JobInfo *job, int gap_param, int limit_param)
 		ss = psprintf("sessionize_session_start_%d", k);
 	return psprintf("SELECT e.%1$s AS u, e.%7$s AS session_start, "
 					"       max(e.%2$s) AS last_event_at, "
-					"       CASE WHEN max(e.%2$s) > $%5$d::timestamptz THEN 'infinity'::timestamptz "
-					"            ELSE max(e.%2$s) + $%4$d::interval END AS session_end, "
+					"       CASE WHEN max(e.%2$s) > $%5$d THEN $%8$d "
+					"            ELSE max(e.%2$s) + $%4$d END AS session_end, "
 					"       count(*) AS event_count%6$s "
-					"FROM (SELECT e.*, sessionize.session_start(e.%2$s, $%4$d::interval) "
+					"FROM (SELECT e.*, sessionize.session_start(e.%2$s, $%4$d) "
 					"             OVER (PARTITION BY e.%1$s ORDER BY e.%2$s) AS %7$s "
 					"      FROM %3$s e WHERE e.%2$s IS NOT NULL) e "
 					"GROUP BY e.%1$s, e.%7$s",
 					job->user_ident, job->time_ident, job->source_name, gap_param, limit_param,
-					measure_exprs(job), ss);
+					measure_exprs(job), ss, inf_param);
 }
 
 /*
@@ -349,28 +351,43 @@ interval_usec_nonnegative(const Interval *iv)
 
 /*
  * The watermark that a maximum event time gives: max_event_time minus the
- * allowed lateness, or -infinity when that is before the timestamp range.
- * Saturating, so that no event time a writer can insert makes runs fail.
+ * allowed lateness (both in job time units).  For timestamps, -infinity
+ * when that is before the timestamp range; for bigint times, the least
+ * bigint when it is below it.  Saturating, so that no event time a writer
+ * can insert makes runs fail.
  */
-TimestampTz
-sessionize_watermark_after(TimestampTz max_event_time, int64 lateness_usec)
+int64
+sessionize_watermark_after(int64 max_event_time, int64 lateness, bool integer_times)
 {
-	TimestampTz result;
+	int64		result;
 
+	if (integer_times)
+		return pg_sub_s64_overflow(max_event_time, lateness, &result) ? PG_INT64_MIN : result;
 	if (TIMESTAMP_NOT_FINITE(max_event_time))
 		return max_event_time;
-	if (pg_sub_s64_overflow(max_event_time, lateness_usec, &result) ||
+	if (pg_sub_s64_overflow(max_event_time, lateness, &result) ||
 		result < MIN_TIMESTAMP)
 		return DT_NOBEGIN;
 	return result;
 }
 
-/* _watermark_after(max_event_time timestamptz, allowed_lateness interval) */
+/*
+ * _watermark_after(max_event_time bigint, allowed_lateness interval,
+ *					integer_allowed_lateness bigint) returns bigint: for
+ * timestamps (allowed_lateness given) or bigint times; NULL without a
+ * maximum event time.  Internal (not executable by PUBLIC); reads nothing.
+ */
 Datum
 sessionize_watermark_after_sql(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_TIMESTAMPTZ(sessionize_watermark_after(PG_GETARG_TIMESTAMPTZ(0),
-													 interval_usec_nonnegative(PG_GETARG_INTERVAL_P(1))));
+	if (PG_ARGISNULL(0) || (PG_ARGISNULL(1) && PG_ARGISNULL(2)))
+		PG_RETURN_NULL();
+	if (!PG_ARGISNULL(1))
+		PG_RETURN_INT64(sessionize_watermark_after(PG_GETARG_INT64(0),
+												   interval_usec_nonnegative(PG_GETARG_INTERVAL_P(1)),
+												   false));
+	PG_RETURN_INT64(sessionize_watermark_after(PG_GETARG_INT64(0),
+											   Max(PG_GETARG_INT64(2), 0), true));
 }
 
 /*
@@ -432,7 +449,6 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 	JobRecord	rec;
 	Oid			usertype;
 	TypeCacheEntry *typentry;
-	int64		usec;
 	Oid			source;
 
 	/* a catalog of 0.1.0, before ALTER EXTENSION UPDATE: no lock, no run */
@@ -460,9 +476,9 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 	job->source = rec.source;
 	job->user_column = rec.user_column;
 	job->time_column = rec.time_column;
+	job->time_type = rec.time_type;
 	job->gap = rec.gap;
 	job->target = rec.target;
-	job->allowed_lateness = rec.allowed_lateness;
 	job->owner = rec.owner;
 	job->needs_rebuild = rec.needs_rebuild;
 	job->have_max_event_time = rec.have_max_event_time;
@@ -474,11 +490,36 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 	job->user_type_oid = rec.user_type;
 	job->notify_channel = rec.notify_channel;
 
-	/* the gap and the lateness as pure microseconds: a day is 24 hours */
-	usec = session_interval_to_usec(job->gap, "gap");
-	job->exact_gap = palloc0(sizeof(Interval));
-	job->exact_gap->time = usec;
-	job->lateness_usec = interval_usec_nonnegative(job->allowed_lateness);
+	/*
+	 * The gap and the lateness in job time units: for timestamps pure
+	 * microseconds, a day being 24 hours.
+	 */
+	switch (job->time_type)
+	{
+		case TIMESTAMPTZOID:
+			job->time_type_sql = "pg_catalog.timestamptz";
+			break;
+		case TIMESTAMPOID:
+			job->time_type_sql = "pg_catalog.\"timestamp\"";
+			break;
+		case INT8OID:
+			job->time_type_sql = "pg_catalog.int8";
+			break;
+		default:
+			elog(ERROR, "job " INT64_FORMAT " has times of type %u", job_id, job->time_type);
+	}
+	if (job->time_type == INT8OID)
+	{
+		job->gap_ticks = session_check_positive_bigint(rec.integer_gap, "gap");
+		job->lateness_ticks = Max(rec.integer_allowed_lateness, 0);
+	}
+	else
+	{
+		job->gap_ticks = session_interval_to_usec(job->gap, "gap");
+		job->exact_gap = palloc0(sizeof(Interval));
+		job->exact_gap->time = job->gap_ticks;
+		job->lateness_ticks = interval_usec_nonnegative(rec.allowed_lateness);
+	}
 
 	/* the relations as they are now, locked so that they stay so */
 	LockRelationOid(job->source, AccessShareLock);
@@ -492,15 +533,15 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 	usertype = job_column_type(job_id, job->source, job->source_name, job->user_column,
 							   "its user column", job->user_type_oid, false);
 	(void) job_column_type(job_id, job->source, job->source_name, job->time_column,
-						   "its time column", TIMESTAMPTZOID, false);
+						   "its time column", job->time_type, false);
 	(void) job_column_type(job_id, job->target, job->target_name, job->target_user_column,
 						   "the user column of its sessions", usertype, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "session_start",
-						   "a column of its sessions", TIMESTAMPTZOID, true);
+						   "a column of its sessions", job->time_type, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "last_event_at",
-						   "a column of its sessions", TIMESTAMPTZOID, true);
+						   "a column of its sessions", job->time_type, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "session_end",
-						   "a column of its sessions", TIMESTAMPTZOID, true);
+						   "a column of its sessions", job->time_type, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "event_count",
 						   "a column of its sessions", INT8OID, true);
 	(void) job_column_type(job_id, job->target, job->target_name, "closed",
@@ -522,47 +563,72 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 }
 
 /*
- * Parameters shared by the pass's statements.  Every sum or difference of
- * times in them saturates: a time whose session_end (time + gap) is past
- * the timestamp range reaches +infinity, a watermark before it -infinity,
- * so that no event a writer can insert makes a run fail (and every run
- * after it, as its log entry stays).  SQL_PLUS_GAP(x) and SQL_WATERMARK
- * are those sums in SQL.
+ * Parameters shared by the pass's statements, typed for the job's times
+ * (the statements' text is the same for every time type).  Every sum or
+ * difference of timestamps in them saturates: a time whose session_end
+ * (time + gap) is past the timestamp range reaches +infinity, a watermark
+ * before it -infinity, so that no event a writer can insert makes a run
+ * fail (and every run after it, as its log entry stays).  Bigint times
+ * have no infinities: a watermark below the least bigint is that bigint,
+ * and a session_end past the largest one is an error, as in sessionize()
+ * (README, Semantics).  SQL_PLUS_GAP(x) and SQL_WATERMARK are those sums
+ * in SQL.
  */
-#define RUN_NPARAMS 6
+#define RUN_NPARAMS 8
 #define SQL_PLUS_GAP(x) \
-	"(CASE WHEN " x " > $5::timestamptz THEN 'infinity'::timestamptz ELSE " x " + $1::interval END)"
+	"(CASE WHEN " x " > $5 THEN $8 ELSE " x " + $1 END)"
 #define SQL_WATERMARK \
-	"greatest($4::timestamptz, CASE WHEN max_ts < $6::timestamptz THEN '-infinity'::timestamptz " \
-	"ELSE max_ts - $3::interval END)"
+	"greatest($4, CASE WHEN max_ts < $6 THEN $7 ELSE max_ts - $3 END)"
+
+/* The latest time t of a job whose t + gap is in range, and infinity. */
+static int64
+plus_gap_limit(const JobInfo *job)
+{
+	return job->time_type == INT8OID ? PG_INT64_MAX : END_TIMESTAMP - 1 - job->gap_ticks;
+}
+
 static void
 run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
 {
-	Interval   *lateness = palloc0(sizeof(Interval));
+	Oid			t = job->time_type;
+	int64		floor = t == INT8OID ? PG_INT64_MIN : MIN_TIMESTAMP;
 	int64		earliest;
 
-	lateness->time = job->lateness_usec;
-	if (pg_add_s64_overflow(MIN_TIMESTAMP, job->lateness_usec, &earliest))
+	if (pg_add_s64_overflow(floor, job->lateness_ticks, &earliest))
 		earliest = PG_INT64_MAX;
 
-	types[0] = INTERVALOID;		/* $1 exact gap */
-	values[0] = IntervalPGetDatum(job->exact_gap);
-	nulls[0] = ' ';
-	types[1] = TIMESTAMPTZOID;	/* $2 max event time so far */
-	values[1] = TimestampTzGetDatum(job->max_event_time);
+	memset(nulls, ' ', RUN_NPARAMS);
+	if (t == INT8OID)
+	{
+		types[0] = INT8OID;		/* $1 gap */
+		values[0] = Int64GetDatum(job->gap_ticks);
+		types[2] = INT8OID;		/* $3 allowed lateness */
+		values[2] = Int64GetDatum(job->lateness_ticks);
+	}
+	else
+	{
+		Interval   *lateness = palloc0(sizeof(Interval));
+
+		lateness->time = job->lateness_ticks;
+		types[0] = INTERVALOID; /* $1 exact gap */
+		values[0] = IntervalPGetDatum(job->exact_gap);
+		types[2] = INTERVALOID; /* $3 exact allowed lateness */
+		values[2] = IntervalPGetDatum(lateness);
+	}
+	types[1] = t;				/* $2 max event time so far */
+	values[1] = Int64GetDatum(job->max_event_time);
 	nulls[1] = job->have_max_event_time ? ' ' : 'n';
-	types[2] = INTERVALOID;		/* $3 exact allowed lateness */
-	values[2] = IntervalPGetDatum(lateness);
-	nulls[2] = ' ';
-	types[3] = TIMESTAMPTZOID;	/* $4 watermark so far */
-	values[3] = TimestampTzGetDatum(job->watermark);
+	types[3] = t;				/* $4 watermark so far */
+	values[3] = Int64GetDatum(job->watermark);
 	nulls[3] = job->have_watermark ? ' ' : 'n';
-	types[4] = TIMESTAMPTZOID;	/* $5 the latest time t with t + gap in range */
-	values[4] = TimestampTzGetDatum(END_TIMESTAMP - 1 - job->exact_gap->time);
-	nulls[4] = ' ';
-	types[5] = TIMESTAMPTZOID;	/* $6 the earliest t with t - lateness in range */
-	values[5] = TimestampTzGetDatum(earliest);
-	nulls[5] = ' ';
+	types[4] = t;				/* $5 the latest time t with t + gap in range */
+	values[4] = Int64GetDatum(plus_gap_limit(job));
+	types[5] = t;				/* $6 the earliest t with t - lateness in range */
+	values[5] = Int64GetDatum(earliest);
+	types[6] = t;				/* $7 -infinity, or the least bigint */
+	values[6] = Int64GetDatum(PG_INT64_MIN);
+	types[7] = t;				/* $8 infinity, or the largest bigint */
+	values[7] = Int64GetDatum(PG_INT64_MAX);
 }
 
 /*
@@ -581,7 +647,7 @@ rebuild_sql(const JobInfo *job)
 		appendStringInfo(&q,
 						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
 						 "srf AS MATERIALIZED (%s), "
-						 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
+						 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
 						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
 						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
 						 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
@@ -591,7 +657,7 @@ rebuild_sql(const JobInfo *job)
 						 "       (SELECT count(*) FROM ins), 0::bigint, "
 						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 						 "FROM wm2 w",
-						 job->log_name, grouped_sessions_sql(job, 1, 5),
+						 job->log_name, grouped_sessions_sql(job, 1, 5, 8),
 						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
 						 measure_values(job, "s"));
 		return q.data;
@@ -600,9 +666,9 @@ rebuild_sql(const JobInfo *job)
 					 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
 					 "srf AS MATERIALIZED ("
 					 "  SELECT * FROM sessionize.sessionize(%s, %s, %s, $1) "
-					 "  AS s(u %s, session_start timestamptz, last_event_at timestamptz, "
-					 "       session_end timestamptz, event_count bigint)), "
-					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
+					 "  AS s(u %s, session_start %s, last_event_at %s, "
+					 "       session_end %s, event_count bigint)), "
+					 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
 					 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
 					 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed) "
 					 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
@@ -616,7 +682,7 @@ rebuild_sql(const JobInfo *job)
 					 quote_literal_cstr(job->source_name),
 					 quote_literal_cstr(job->user_column),
 					 quote_literal_cstr(job->time_column),
-					 job->user_type,
+					 job->user_type, job->time_type_sql, job->time_type_sql, job->time_type_sql,
 					 job->target_name, job->target_user_ident);
 	return q.data;
 }
@@ -695,7 +761,7 @@ incremental_sql(const JobInfo *job)
 					 "ch AS (SELECT dl.kind, x.* FROM dl, unnest(dl.u, dl.lo, dl.hi, dl.n, dl.late) AS x(u, lo, hi, n, late)), "
 					 "chk AS (SELECT c.*, bool_or(c.kind = 'd') OVER (PARTITION BY c.u) AS recompute "
 					 "        FROM ch c WHERE c.kind IN ('i', 'd')), "
-					 "wm AS (SELECT greatest($2::timestamptz, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
+					 "wm AS (SELECT greatest($2, (SELECT max(hi) FROM ch WHERE kind = 'i')) AS max_ts), "
 					 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), ",
 					 job->log_name);
 	appendStringInfo(&q,
@@ -705,21 +771,21 @@ incremental_sql(const JobInfo *job)
 					 touched_nn, touched_null);
 
 	appendStringInfo(&q,
-					 "merged AS (SELECT x.u, sessionize.merge_sessions(x.lo, x.hi, x.n, $1::interval) AS ss FROM ("
+					 "merged AS (SELECT x.u, sessionize.merge_sessions(x.lo, x.hi, x.n, $1) AS ss FROM ("
 					 "    SELECT u, lo, hi, n FROM chk WHERE kind = 'i' AND NOT recompute "
 					 "    UNION ALL SELECT u, session_start, last_event_at, event_count FROM touched WHERE NOT recompute) x "
 					 "  GROUP BY x.u), "
 					 "spans AS (SELECT x.u, s.session_start AS a, s.last_event_at AS b FROM ("
-					 "    SELECT y.u, sessionize.merge_sessions(y.lo, y.hi, CASE WHEN y.lo = y.hi THEN 1 ELSE 2 END, $1::interval) AS ss "
+					 "    SELECT y.u, sessionize.merge_sessions(y.lo, y.hi, CASE WHEN y.lo = y.hi THEN 1 ELSE 2 END, $1) AS ss "
 					 "    FROM (SELECT u, lo, hi FROM chk WHERE recompute "
 					 "          UNION ALL SELECT u, session_start, last_event_at FROM touched WHERE recompute) y "
 					 "    GROUP BY y.u) x, unnest(x.ss) s), ");
 	appendStringInfo(&q,
 					 "reread AS ("
-					 "  SELECT p.u, sessionize.sessions(e.%1$s, $1::interval) AS ss "
+					 "  SELECT p.u, sessionize.sessions(e.%1$s, $1) AS ss "
 					 "  FROM spans p JOIN %2$s e ON e.%3$s %4$s p.u AND e.%1$s >= p.a AND e.%1$s <= p.b GROUP BY p.u, p.a "
 					 "  UNION ALL "
-					 "  SELECT p.u, sessionize.sessions(e.%1$s, $1::interval) "
+					 "  SELECT p.u, sessionize.sessions(e.%1$s, $1) "
 					 "  FROM spans p JOIN %2$s e ON p.u IS NULL AND e.%3$s IS NULL AND e.%1$s >= p.a AND e.%1$s <= p.b GROUP BY p.u, p.a), ",
 					 job->time_ident, job->source_name, U, EQ);
 	appendStringInfo(&q,
@@ -755,10 +821,11 @@ incremental_sql(const JobInfo *job)
  * verify()'s statement: the target's rows that a recomputation from the
  * source does not give ('unexpected') and those it gives that the target
  * lacks ('missing'), the user as text, the measures as the text of one
- * row of them (NULL without measures).  Parameters: $1 source, $2 user
- * column, $3 time column, $4 gap, $5 job id, $6 the latest time t with t +
- * gap in range, $7 the exact gap.  The watermark is read in the same
- * statement as the target, hence in the same snapshot.
+ * row of them (NULL without measures), the times as text.  Parameters: $1
+ * source, $2 user column, $3 time column, $4 gap, $5 job id, $6 the latest
+ * time t with t + gap in range, $7 the exact gap, $8 infinity (see
+ * run_params()).  The watermark is read in the same statement as the
+ * target, hence in the same snapshot.
  */
 static char *
 verify_sql(const JobInfo *job)
@@ -783,10 +850,11 @@ verify_sql(const JobInfo *job)
 
 	initStringInfo(&q);
 	appendStringInfo(&q,
-					 "WITH wm AS MATERIALIZED (SELECT s.watermark FROM sessionize.job_state s WHERE s.job_id = $5), "
+					 "WITH wm AS MATERIALIZED (SELECT sessionize._job_time(s.watermark, NULL::%4$s) AS watermark "
+					 "                         FROM sessionize.job_state s WHERE s.job_id = $5), "
 					 "tr AS MATERIALIZED (SELECT t.%1$s::pg_catalog.text AS u, t.session_start, t.last_event_at, "
 					 "                           t.session_end, t.event_count, t.closed, %3$s AS measures FROM %2$s t), ",
-					 job->target_user_ident, job->target_name, tm.data);
+					 job->target_user_ident, job->target_name, tm.data, job->time_type_sql);
 	if (job->measures == NIL)
 		appendStringInfo(&q,
 						 "ex AS MATERIALIZED (SELECT s.u::pg_catalog.text AS u, s.session_start, s.last_event_at, "
@@ -794,9 +862,9 @@ verify_sql(const JobInfo *job)
 						 "                           coalesce(s.session_end <= (SELECT watermark FROM wm), false) AS closed, "
 						 "                           NULL::pg_catalog.text AS measures "
 						 "  FROM sessionize.sessionize($1, $2, $3, $4) "
-						 "  AS s(u %s, session_start timestamptz, last_event_at timestamptz, "
-						 "       session_end timestamptz, event_count bigint)) ",
-						 job->user_type);
+						 "  AS s(u %s, session_start %s, last_event_at %s, "
+						 "       session_end %s, event_count bigint)) ",
+						 job->user_type, job->time_type_sql, job->time_type_sql, job->time_type_sql);
 	else
 		appendStringInfo(&q,
 						 "ex AS MATERIALIZED (SELECT s.u::pg_catalog.text AS u, s.session_start, s.last_event_at, "
@@ -804,11 +872,16 @@ verify_sql(const JobInfo *job)
 						 "                           coalesce(s.session_end <= (SELECT watermark FROM wm), false) AS closed, "
 						 "                           ROW(%s)::pg_catalog.text AS measures "
 						 "  FROM (%s) s) ",
-						 measure_values(job, "s") + 2, grouped_sessions_sql(job, 7, 6));
+						 measure_values(job, "s") + 2, grouped_sessions_sql(job, 7, 6, 8));
 	appendStringInfoString(&q,
-						   "(SELECT 'unexpected'::text, d.* FROM (TABLE tr EXCEPT ALL TABLE ex) d) "
-						   "UNION ALL (SELECT 'missing'::text, d.* FROM (TABLE ex EXCEPT ALL TABLE tr) d) "
-						   "ORDER BY 2, 3, 1");
+						   "SELECT d.difference, d.u, d.session_start::pg_catalog.text, "
+						   "       d.last_event_at::pg_catalog.text, d.session_end::pg_catalog.text, "
+						   "       d.event_count, d.closed, d.measures "
+						   "FROM ((SELECT 'unexpected'::pg_catalog.text AS difference, d.* "
+						   "       FROM (TABLE tr EXCEPT ALL TABLE ex) d) "
+						   "      UNION ALL (SELECT 'missing'::pg_catalog.text, d.* "
+						   "                 FROM (TABLE ex EXCEPT ALL TABLE tr) d)) d "
+						   "ORDER BY d.u, d.session_start, d.difference");
 	return q.data;
 }
 
@@ -828,9 +901,9 @@ void
 sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 {
 	JobInfo		job;
-	Oid			types[7] = {REGCLASSOID, NAMEOID, NAMEOID, INTERVALOID, INT8OID,
-	TIMESTAMPTZOID, INTERVALOID};
-	Datum		values[7];
+	Oid			types[8] = {REGCLASSOID, NAMEOID, NAMEOID, INTERVALOID, INT8OID,
+	InvalidOid, INTERVALOID, InvalidOid};
+	Datum		values[8];
 	SessionizeIdentity saved;
 	Portal		portal;
 	char	   *sql;
@@ -845,10 +918,21 @@ sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 	values[0] = ObjectIdGetDatum(job.source);
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(job.user_column));
 	values[2] = DirectFunctionCall1(namein, CStringGetDatum(job.time_column));
-	values[3] = IntervalPGetDatum(job.gap);
 	values[4] = Int64GetDatum(job.job_id);
-	values[5] = TimestampTzGetDatum(END_TIMESTAMP - 1 - job.exact_gap->time);
-	values[6] = IntervalPGetDatum(job.exact_gap);
+	types[5] = job.time_type;
+	values[5] = Int64GetDatum(plus_gap_limit(&job));
+	types[7] = job.time_type;
+	values[7] = Int64GetDatum(PG_INT64_MAX);
+	if (job.time_type == INT8OID)
+	{
+		types[3] = types[6] = INT8OID;
+		values[3] = values[6] = Int64GetDatum(job.gap_ticks);
+	}
+	else
+	{
+		values[3] = IntervalPGetDatum(job.gap);
+		values[6] = IntervalPGetDatum(job.exact_gap);
+	}
 
 	sessionize_become(job.owner, true, &saved);
 	if (job.measures != NIL)
@@ -859,7 +943,7 @@ sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 		(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	portal = SPI_cursor_open_with_args(NULL, sql, 7, types, values, NULL, false, 0);
+	portal = SPI_cursor_open_with_args(NULL, sql, 8, types, values, NULL, false, 0);
 	sessionize_restore(&saved);
 	for (;;)
 	{
@@ -939,8 +1023,8 @@ run_as_owner(const JobInfo *job, const char *sql, int expected, bool full_scan, 
 		res->sessions_inserted += spi_int64(0, 3);
 		res->sessions_deleted += spi_int64(0, 4);
 		res->late_events += spi_int64(0, 5);
-		res->have_max_event_time = spi_timestamptz(0, 6, &res->max_event_time);
-		res->have_watermark = spi_timestamptz(0, 7, &res->watermark);
+		res->have_max_event_time = spi_time(0, 6, &res->max_event_time);
+		res->have_watermark = spi_time(0, 7, &res->watermark);
 		res->sessions_updated += spi_int64(0, 8);
 	}
 }
@@ -1040,8 +1124,8 @@ log_has(const JobInfo *job, const char *condition)
 static void
 close_sessions(const JobInfo *job, RunResult *res)
 {
-	Oid			types[1] = {TIMESTAMPTZOID};
-	Datum		wm[1] = {TimestampTzGetDatum(res->watermark)};
+	Oid			types[1] = {job->time_type};
+	Datum		wm[1] = {Int64GetDatum(res->watermark)};
 	SessionizeIdentity saved;
 	int			ret;
 	bool		isnull;
@@ -1060,23 +1144,26 @@ close_sessions(const JobInfo *job, RunResult *res)
 	res->sessions_closed = spi_int64(0, 1);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (!isnull)
-		res->closed_first_start = DatumGetTimestampTz(d);
+		res->closed_first_start = DatumGetInt64(d);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
 	if (!isnull)
-		res->closed_last_end = DatumGetTimestampTz(d);
+		res->closed_last_end = DatumGetInt64(d);
 }
 
+/* A time of the job's type as JSON: a string for timestamps, a number for bigint. */
 static void
-json_timestamptz(StringInfo buf, const char *key, bool have, TimestampTz value)
+json_time(StringInfo buf, const JobInfo *job, const char *key, bool have, int64 value)
 {
 	char		ts[MAXDATELEN + 1];
 
 	appendStringInfo(buf, ", \"%s\": ", key);
 	if (!have)
 		appendStringInfoString(buf, "null");
+	else if (job->time_type == INT8OID)
+		appendStringInfo(buf, INT64_FORMAT, value);
 	else
 		appendStringInfo(buf, "\"%s\"",
-						 JsonEncodeDateTime(ts, TimestampTzGetDatum(value), TIMESTAMPTZOID, NULL));
+						 JsonEncodeDateTime(ts, Int64GetDatum(value), job->time_type, NULL));
 }
 
 /*
@@ -1104,9 +1191,9 @@ notify_run(const JobInfo *job, const RunResult *res)
 	appendStringInfo(&buf, ", \"sessions_updated\": " INT64_FORMAT, res->sessions_updated);
 	appendStringInfo(&buf, ", \"sessions_deleted\": " INT64_FORMAT, res->sessions_deleted);
 	appendStringInfo(&buf, ", \"sessions_closed\": " INT64_FORMAT, res->sessions_closed);
-	json_timestamptz(&buf, "closed_first_start", res->sessions_closed > 0, res->closed_first_start);
-	json_timestamptz(&buf, "closed_last_end", res->sessions_closed > 0, res->closed_last_end);
-	json_timestamptz(&buf, "watermark", res->have_watermark, res->watermark);
+	json_time(&buf, job, "closed_first_start", res->sessions_closed > 0, res->closed_first_start);
+	json_time(&buf, job, "closed_last_end", res->sessions_closed > 0, res->closed_last_end);
+	json_time(&buf, job, "watermark", res->have_watermark, res->watermark);
 	appendStringInfo(&buf, ", \"full_rebuild\": %s}", res->full_rebuild ? "true" : "false");
 	Async_Notify(job->notify_channel, buf.data);
 }
@@ -1121,7 +1208,7 @@ sessionize_run(int64 job_id, RunResult *res)
 	TimestampTz started = GetCurrentTimestamp();
 	JobInfo		job;
 	bool		had_watermark;
-	TimestampTz old_watermark;
+	int64		old_watermark;
 
 	memset(&job, 0, sizeof(job));
 	memset(res, 0, sizeof(*res));
@@ -1130,6 +1217,7 @@ sessionize_run(int64 job_id, RunResult *res)
 		elog(ERROR, "SPI_connect failed");
 
 	sessionize_read_job(job_id, true, &job);
+	res->time_type = job.time_type;
 
 	had_watermark = job.have_watermark;
 	old_watermark = job.watermark;
@@ -1141,7 +1229,7 @@ sessionize_run(int64 job_id, RunResult *res)
 	 */
 	res->full_rebuild = job.needs_rebuild ||
 		log_has(&job, psprintf("kind = 't' OR gap IS DISTINCT FROM " INT64_FORMAT,
-							   job.exact_gap->time));
+							   job.gap_ticks));
 	if (res->full_rebuild)
 	{
 		SessionizeIdentity saved;

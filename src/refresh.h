@@ -27,18 +27,23 @@ typedef struct JobInfo
 	Oid			source;
 	char	   *user_column;
 	char	   *time_column;
-	Interval   *gap;
-	Interval   *exact_gap;		/* the gap with days as 24 hours */
+	Oid			time_type;		/* TIMESTAMPTZOID, TIMESTAMPOID or INT8OID */
+	const char *time_type_sql;	/* its name in SQL */
+	Interval   *gap;			/* NULL for bigint times */
+	int64		gap_ticks;		/* the gap in job time units (days as 24
+								 * hours) */
+	Interval   *exact_gap;		/* gap_ticks microseconds, for timestamps */
 	Oid			target;
-	Interval   *allowed_lateness;
-	int64		lateness_usec;	/* allowed_lateness with days as 24 hours,
-								 * clamped to the int64 range */
+	int64		lateness_ticks; /* the allowed lateness in job time units
+								 * (days as 24 hours), clamped to the int64
+								 * range */
 	Oid			owner;
 	bool		needs_rebuild;
+	/* times in job time units: see job_catalog.h */
 	bool		have_max_event_time;
-	TimestampTz max_event_time;
+	int64		max_event_time;
 	bool		have_watermark;
-	TimestampTz watermark;
+	int64		watermark;
 	/* SQL text pieces, quoted */
 	char	   *source_name;
 	char	   *target_name;
@@ -62,8 +67,8 @@ typedef struct JobInfo
 extern void sessionize_run(int64 job_id, RunResult *res);
 
 extern void sessionize_read_job(int64 job_id, bool lock, JobInfo *job);
-extern TimestampTz sessionize_watermark_after(TimestampTz max_event_time,
-											  int64 lateness_usec);
+extern int64 sessionize_watermark_after(int64 max_event_time, int64 lateness,
+										bool integer_times);
 extern bool sessionize_apply_inserts(JobInfo *job, RunResult *res);
 /* SQL text of a job's measures (refresh.c), for apply_inserts.c too. */
 extern char *sessionize_measures_sql(const JobInfo *job, const char *user,

@@ -14,11 +14,19 @@ CREATE TABLE sessionize.jobs (
     source regclass NOT NULL,
     user_column name NOT NULL,
     time_column name NOT NULL,
+    -- the time column's type: timestamptz, timestamp or bigint (epoch
+    -- units of the user's choosing); the target's times are of this type
+    time_type regtype NOT NULL DEFAULT 'timestamptz',
     user_type regtype NOT NULL,
     target_user_column name NOT NULL,
-    gap interval NOT NULL CHECK (gap > interval '0'),
+    -- gap and allowed_lateness: intervals for timestamps, NULL for bigint
+    -- times, whose gap and lateness are integer_gap and
+    -- integer_allowed_lateness, in the unit of the times
+    gap interval CHECK (gap > interval '0'),
+    integer_gap bigint CHECK (integer_gap > 0),
     target regclass NOT NULL,
-    allowed_lateness interval NOT NULL DEFAULT interval '0' CHECK (allowed_lateness >= interval '0'),
+    allowed_lateness interval CHECK (allowed_lateness >= interval '0'),
+    integer_allowed_lateness bigint CHECK (integer_allowed_lateness >= 0),
     schedule_interval interval NOT NULL DEFAULT interval '10 seconds' CHECK (schedule_interval > interval '0'),
     owner regrole NOT NULL,
     active boolean NOT NULL DEFAULT true,
@@ -26,7 +34,13 @@ CREATE TABLE sessionize.jobs (
     -- after each run that opened, changed or closed sessions, a NOTIFY on
     -- this channel (NULL: none); a valid pg_notify() channel name
     notify_channel text CHECK (notify_channel <> '' AND octet_length(notify_channel) < 64),
-    UNIQUE (target)
+    UNIQUE (target),
+    CONSTRAINT jobs_time_type_check CHECK (CASE WHEN time_type = 'bigint'::regtype
+        THEN gap IS NULL AND allowed_lateness IS NULL
+             AND integer_gap IS NOT NULL AND integer_allowed_lateness IS NOT NULL
+        ELSE time_type IN ('timestamptz'::regtype, 'timestamp'::regtype)
+             AND gap IS NOT NULL AND allowed_lateness IS NOT NULL
+             AND integer_gap IS NULL AND integer_allowed_lateness IS NULL END)
 );
 COMMENT ON TABLE sessionize.jobs IS
 'sessionize jobs: which source table''s sessions are kept in which target table; change them with create_job(), alter_job(), drop_job()';
@@ -34,8 +48,13 @@ COMMENT ON TABLE sessionize.jobs IS
 CREATE TABLE sessionize.job_state (
     job_id bigint PRIMARY KEY REFERENCES sessionize.jobs (job_id) ON DELETE CASCADE,
     needs_rebuild boolean NOT NULL DEFAULT true,
-    max_event_time timestamptz,
-    watermark timestamptz,
+    -- the latest event time seen, and the watermark, in the job's time
+    -- units (job_status shows them in the time column's type): for
+    -- timestamps, microseconds since 2000-01-01 00:00 (UTC for timestamptz)
+    -- as PostgreSQL stores them, infinities as the bigint extremes; for
+    -- bigint times, the times themselves
+    max_event_time bigint,
+    watermark bigint,
     -- the last run (successful or not): when it started, how long it took
     last_run_at timestamptz,
     last_run_duration interval,
@@ -60,6 +79,16 @@ CREATE TABLE sessionize.job_state (
 );
 COMMENT ON TABLE sessionize.job_state IS
 'sessionize job bookkeeping: event-time watermark, schedule, counters and last error, updated in the same transaction as the sessions they describe';
+COMMENT ON COLUMN sessionize.jobs.time_type IS
+'The type of the source''s time column (timestamptz, timestamp or bigint), and of the target''s times';
+COMMENT ON COLUMN sessionize.jobs.integer_gap IS
+'The gap of a job on bigint times, in their unit (NULL for timestamps, whose gap is gap)';
+COMMENT ON COLUMN sessionize.jobs.integer_allowed_lateness IS
+'The allowed lateness of a job on bigint times, in their unit (NULL for timestamps, whose lateness is allowed_lateness)';
+COMMENT ON COLUMN sessionize.job_state.max_event_time IS
+'The latest event time seen, in the job''s time units: microseconds since 2000-01-01 for timestamps (infinities as the bigint extremes), the time itself for bigint times; job_status shows it in the time column''s type';
+COMMENT ON COLUMN sessionize.job_state.watermark IS
+'The watermark, max_event_time - allowed lateness (never moving back), in the job''s time units as max_event_time; job_status shows it in the time column''s type';
 COMMENT ON COLUMN sessionize.job_state.next_start IS
 'The job is due from this time on (NULL: at once); a due job runs when it has changes to apply or a rebuild pending';
 COMMENT ON COLUMN sessionize.job_state.total_runs IS
@@ -133,7 +162,8 @@ CREATE TABLE sessionize.job_run_details (
     sessions_deleted bigint,
     sessions_closed bigint,
     full_rebuild boolean,
-    watermark timestamptz,
+    -- in the time column's type, as job_status shows it
+    watermark text,
     message text
 );
 -- a job's recent runs; and the retention's deletes
@@ -150,6 +180,32 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('se
 
 GRANT SELECT ON sessionize.jobs, sessionize.job_state, sessionize.job_relations, sessionize.job_measures,
     sessionize.job_run_details TO PUBLIC;
+
+-- A time of a job's catalog (microseconds since 2000-01-01 for timestamps,
+-- the time itself for bigint: job_state.max_event_time and watermark) as a
+-- value of the type of "like", which must be timestamptz, timestamp or
+-- bigint; NULL for NULL.  In C (src/job_api.c).  Anyone may call it; it
+-- runs as the caller and reads nothing.
+CREATE FUNCTION sessionize._job_time(ticks bigint, "like" anyelement)
+RETURNS anyelement
+AS 'MODULE_PATHNAME', 'sessionize_job_time'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize._job_time(bigint, anyelement) IS
+'Internal: a time of job_state (job time units) as a value of the type of the second argument (timestamptz, timestamp or bigint)';
+
+-- The same as text, in the time column's type, as job_status shows it.
+CREATE FUNCTION sessionize._job_time_text(ticks bigint, time_type regtype)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT CASE time_type
+           WHEN 'timestamptz'::regtype THEN sessionize._job_time(ticks, NULL::timestamptz)::text
+           WHEN 'timestamp'::regtype THEN sessionize._job_time(ticks, NULL::timestamp)::text
+           ELSE ticks::text END
+$fn$;
+COMMENT ON FUNCTION sessionize._job_time_text(bigint, regtype) IS
+'Internal: a time of job_state (job time units) as text in the job''s time type, for job_status';
 
 -- The changes waiting in a job's log: the events they add or remove, whether
 -- one asks for a rebuild, and when the oldest was logged.  The log belongs to
@@ -178,8 +234,12 @@ COMMENT ON FUNCTION sessionize._job_backlog(bigint) IS
 CREATE VIEW sessionize.job_status AS
 SELECT j.job_id, j.source, j.target, j.owner, j.active, j.gap, j.allowed_lateness,
        j.schedule_interval, j.notify_channel,
-       s.watermark, s.max_event_time,
-       now() - s.watermark AS event_time_lag,
+       sessionize._job_time_text(s.watermark, j.time_type) AS watermark,
+       sessionize._job_time_text(s.max_event_time, j.time_type) AS max_event_time,
+       CASE j.time_type
+       WHEN 'timestamptz'::regtype THEN now() - sessionize._job_time(s.watermark, NULL::timestamptz)
+       WHEN 'timestamp'::regtype THEN localtimestamp - sessionize._job_time(s.watermark, NULL::timestamp)
+       END AS event_time_lag,
        b.pending_events,
        s.needs_rebuild OR b.rebuild_logged AS pending_rebuild,
        coalesce(now() - b.oldest_pending, interval '0') AS processing_lag,
@@ -187,13 +247,18 @@ SELECT j.job_id, j.source, j.target, j.owner, j.active, j.gap, j.allowed_latenes
        s.total_runs, s.total_failures, s.consecutive_failures,
        s.events_inserted, s.events_deleted, s.late_events,
        s.sessions_inserted, s.sessions_updated, s.sessions_deleted,
-       s.last_error, s.last_error_at
+       s.last_error, s.last_error_at,
+       j.time_type, j.integer_gap, j.integer_allowed_lateness
 FROM sessionize.jobs j JOIN sessionize.job_state s USING (job_id)
 CROSS JOIN LATERAL sessionize._job_backlog(j.job_id) b;
 COMMENT ON VIEW sessionize.job_status IS
 'One row per job: watermark, how far event time and processing are behind, changes pending, schedule, counters, last error';
+COMMENT ON COLUMN sessionize.job_status.watermark IS
+'Sessions ending at or before it are closed: the latest event time seen minus the allowed lateness, never moving back; as text in the time column''s type';
+COMMENT ON COLUMN sessionize.job_status.max_event_time IS
+'The latest event time seen, as text in the time column''s type';
 COMMENT ON COLUMN sessionize.job_status.event_time_lag IS
-'now() - watermark: how far the sessions'' event time is behind the clock (large for a backfill of old events; not a measure of processing delay)';
+'now() - watermark (localtimestamp - watermark for timestamp times; NULL for bigint times): how far the sessions'' event time is behind the clock (large for a backfill of old events; not a measure of processing delay)';
 COMMENT ON COLUMN sessionize.job_status.pending_events IS
 'Events inserted or deleted in the source and not yet applied to the target';
 COMMENT ON COLUMN sessionize.job_status.pending_rebuild IS
@@ -381,8 +446,8 @@ BEGIN
         problem := format('42804: the user column "%s" of %s changed type from %s to %s', j.user_column, j.source, j.user_type,
                           (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                            WHERE attrelid = j.source AND attname = j.user_column));
-    ELSIF (SELECT atttypid FROM pg_attribute WHERE attrelid = j.source AND attname = j.time_column) <> 'timestamptz'::regtype THEN
-        problem := format('42804: the time column "%s" of %s changed type from timestamp with time zone to %s', j.time_column, j.source,
+    ELSIF (SELECT atttypid FROM pg_attribute WHERE attrelid = j.source AND attname = j.time_column) <> j.time_type THEN
+        problem := format('42804: the time column "%s" of %s changed type from %s to %s', j.time_column, j.source, j.time_type,
                           (SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                            WHERE attrelid = j.source AND attname = j.time_column));
     END IF;
@@ -432,12 +497,13 @@ BEGIN
     -- 't' rebuild (a TRUNCATE, or a change that could not be captured);
     -- the arrays hold, per user, the sessions of those rows (late: how many
     -- of a session's inserted events were late), summarised with the gap
-    -- in microseconds that capture read from the catalog (a run rebuilds
+    -- in the job's time units that capture read from the catalog (a run rebuilds
     -- when it is not the job's gap), and when the writer's transaction
     -- started (job_status.processing_lag)
-    EXECUTE format('CREATE TABLE %s (kind "char" NOT NULL, u %s[], lo timestamptz[], '
-                   'hi timestamptz[], n bigint[], late bigint[], gap bigint, '
-                   'logged_at timestamptz NOT NULL DEFAULT pg_catalog.now())', logname, j.user_type);
+    EXECUTE format('CREATE TABLE %s (kind "char" NOT NULL, u %s[], lo %s[], '
+                   'hi %s[], n bigint[], late bigint[], gap bigint, '
+                   'logged_at timestamptz NOT NULL DEFAULT pg_catalog.now())',
+                   logname, j.user_type, j.time_type, j.time_type);
     EXECUTE format('ALTER TABLE %s ALTER u SET STORAGE EXTERNAL, ALTER lo SET STORAGE EXTERNAL, '
                    'ALTER hi SET STORAGE EXTERNAL, ALTER n SET STORAGE EXTERNAL, '
                    'ALTER late SET STORAGE EXTERNAL', logname);
@@ -532,16 +598,41 @@ COMMENT ON FUNCTION sessionize._check_job_interval(interval, text) IS
 'Internal: rejects NULL, month-based and out-of-range gaps, lateness and schedules of jobs';
 REVOKE ALL ON FUNCTION sessionize._check_job_interval(interval, text) FROM PUBLIC;
 
--- The watermark that a maximum event time gives, as run_job() computes it
--- (src/refresh.c): days of the lateness are 24 hours, and a watermark
--- before the timestamp range is -infinity instead of an error.
-CREATE FUNCTION sessionize._watermark_after(max_event_time timestamptz, allowed_lateness interval)
-RETURNS timestamptz
+-- Checks the gap or allowed_lateness (argname) of a job on bigint times.
+CREATE FUNCTION sessionize._check_job_integer(value bigint, argname text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be null', argname USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF value < 0 OR (value = 0 AND argname = 'gap') THEN
+        RAISE EXCEPTION '% must be %', argname, CASE argname WHEN 'gap' THEN 'positive' ELSE 'zero or positive' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The %s was %s.', argname, value);
+    END IF;
+END
+$fn$;
+COMMENT ON FUNCTION sessionize._check_job_integer(bigint, text) IS
+'Internal: rejects NULL and negative gaps and lateness of jobs on bigint times (and a zero gap)';
+REVOKE ALL ON FUNCTION sessionize._check_job_integer(bigint, text) FROM PUBLIC;
+
+-- The watermark that a maximum event time gives (job time units, see
+-- job_state), as run_job() computes it (src/refresh.c): max_event_time
+-- minus the lateness, allowed_lateness for timestamps (days as 24 hours;
+-- before the timestamp range, -infinity instead of an error) or
+-- integer_allowed_lateness for bigint times (saturating at the least
+-- bigint).
+CREATE FUNCTION sessionize._watermark_after(max_event_time bigint, allowed_lateness interval,
+    integer_allowed_lateness bigint)
+RETURNS bigint
 AS 'MODULE_PATHNAME', 'sessionize_watermark_after_sql'
-LANGUAGE C IMMUTABLE STRICT;
-COMMENT ON FUNCTION sessionize._watermark_after(timestamptz, interval) IS
-'Internal: max_event_time - allowed_lateness as run_job() computes the watermark';
-REVOKE ALL ON FUNCTION sessionize._watermark_after(timestamptz, interval) FROM PUBLIC;
+LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION sessionize._watermark_after(bigint, interval, bigint) IS
+'Internal: max_event_time - allowed lateness as run_job() computes the watermark (job time units)';
+REVOKE ALL ON FUNCTION sessionize._watermark_after(bigint, interval, bigint) FROM PUBLIC;
 
 -- Checks a NOTIFY channel name as pg_notify() would (NULL is no channel;
 -- with allow_empty, '' is too).
@@ -582,8 +673,13 @@ COMMENT ON FUNCTION sessionize._measure_columns(name[], text[]) IS
 'Internal: the measure columns of a job''s target, as create_job() and alter_job() write them';
 REVOKE ALL ON FUNCTION sessionize._measure_columns(name[], text[]) FROM PUBLIC;
 
+-- p_gap and p_allowed_lateness are a job on timestamps', p_integer_gap and
+-- p_integer_allowed_lateness one on bigint times' (the C function
+-- create_job() converts what it is given to the time column's kind;
+-- lateness NULL: 0).
 CREATE FUNCTION sessionize._create_job(p_caller regrole, p_source regclass, p_user_column name,
-    p_time_column name, p_gap interval, p_target name, p_allowed_lateness interval,
+    p_time_column name, p_gap interval, p_integer_gap bigint, p_target name,
+    p_allowed_lateness interval, p_integer_allowed_lateness bigint,
     p_schedule_interval interval, p_notify text, p_measure_names name[],
     p_measure_definitions text[], p_measure_types text[], p_measure_merges text[])
 RETURNS bigint
@@ -606,13 +702,13 @@ DECLARE
     want_shape text;
     made_target boolean := false;
     new_id bigint;
+    time_type regtype;
+    gap_text text;
 BEGIN
     IF p_source IS NULL OR p_user_column IS NULL OR p_time_column IS NULL THEN
         RAISE EXCEPTION 'source, user_column and time_column must not be null'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    PERFORM sessionize._check_job_interval(p_gap, 'gap');
-    PERFORM sessionize._check_job_interval(p_allowed_lateness, 'allowed_lateness');
     PERFORM sessionize._check_job_interval(p_schedule_interval, 'schedule_interval');
     PERFORM sessionize._check_channel(p_notify, false);
 
@@ -657,11 +753,33 @@ BEGIN
         RAISE EXCEPTION 'column "%" of relation "%" does not exist', p_time_column, src_name
             USING ERRCODE = 'undefined_column', DETAIL = 'It was given as time_column.';
     END IF;
-    IF time_att.atttypid <> 'timestamptz'::regtype THEN
-        RAISE EXCEPTION 'time column "%" is of type %, not timestamp with time zone',
+    time_type := time_att.atttypid;
+    IF time_type NOT IN ('timestamptz'::regtype, 'timestamp'::regtype, 'bigint'::regtype) THEN
+        RAISE EXCEPTION 'time column "%" is of type %, not timestamp with or without time zone or bigint',
             p_time_column, format_type(time_att.atttypid, time_att.atttypmod)
             USING ERRCODE = 'datatype_mismatch',
-                  HINT = 'Jobs keep sessions of timestamptz event times.';
+                  HINT = 'Jobs keep sessions of timestamptz, timestamp or bigint (epoch) event times.';
+    END IF;
+    IF time_type = 'bigint'::regtype THEN
+        IF p_gap IS NOT NULL OR p_allowed_lateness IS NOT NULL THEN
+            RAISE EXCEPTION 'time column "%" is of type bigint: gap and allowed_lateness must be bigint', p_time_column
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'Give them in the unit of the times, for example gap => 1800000 for 30 minutes of epoch milliseconds.';
+        END IF;
+        PERFORM sessionize._check_job_integer(p_integer_gap, 'gap');
+        p_integer_allowed_lateness := coalesce(p_integer_allowed_lateness, 0);
+        PERFORM sessionize._check_job_integer(p_integer_allowed_lateness, 'allowed_lateness');
+        gap_text := p_integer_gap::text;
+    ELSE
+        IF p_integer_gap IS NOT NULL OR p_integer_allowed_lateness IS NOT NULL THEN
+            RAISE EXCEPTION 'time column "%" is of type %: gap and allowed_lateness must be intervals',
+                p_time_column, format_type(time_att.atttypid, NULL)
+                USING ERRCODE = 'datatype_mismatch';
+        END IF;
+        PERFORM sessionize._check_job_interval(p_gap, 'gap');
+        p_allowed_lateness := coalesce(p_allowed_lateness, interval '0');
+        PERFORM sessionize._check_job_interval(p_allowed_lateness, 'allowed_lateness');
+        gap_text := p_gap::text;
     END IF;
     IF NOT sessionize._can_be_user_type(user_att.atttypid) THEN
         RAISE EXCEPTION 'user column "%" is of type %, which has no default btree operator class or no array type',
@@ -708,9 +826,9 @@ BEGIN
     END IF;
     tgt := to_regclass(format('%I.%I', tgt_schema, tgt_name));
 
-    want_shape := format('%I %s, session_start timestamp with time zone, last_event_at timestamp with time zone, '
-                         'session_end timestamp with time zone, event_count bigint, closed boolean',
-                         p_user_column, format_type(user_att.atttypid, user_att.atttypmod))
+    want_shape := format('%I %s, session_start %s, last_event_at %s, session_end %s, event_count bigint, closed boolean',
+                         p_user_column, format_type(user_att.atttypid, user_att.atttypmod),
+                         format_type(time_type, NULL), format_type(time_type, NULL), format_type(time_type, NULL))
                   || sessionize._measure_columns(p_measure_names, p_measure_types);
     IF tgt IS NOT NULL THEN
         IF NOT pg_has_role(p_caller, (SELECT relowner FROM pg_class WHERE oid = tgt), 'USAGE') THEN
@@ -741,7 +859,7 @@ BEGIN
         made_target := true;
         EXECUTE format('ALTER TABLE %s OWNER TO %I', tgt, p_caller);
         EXECUTE format('COMMENT ON TABLE %s IS %L', tgt,
-                       format('Sessions of %s (gap %s), kept by sessionize job; do not write to it', p_source, p_gap));
+                       format('Sessions of %s (gap %s), kept by sessionize job; do not write to it', p_source, gap_text));
     END IF;
     -- A target made here has no index until its first run has loaded it
     -- (src/refresh.c: a full build of a target without any index builds the
@@ -787,10 +905,12 @@ BEGIN
         END IF;
     END IF;
 
-    INSERT INTO sessionize.jobs (source, user_column, time_column, user_type, target_user_column, gap,
-                                 target, allowed_lateness, schedule_interval, owner, notify_channel)
-    VALUES (p_source, p_user_column, p_time_column, user_att.atttypid, p_user_column, p_gap,
-            tgt, p_allowed_lateness, p_schedule_interval, p_caller, p_notify)
+    INSERT INTO sessionize.jobs (source, user_column, time_column, time_type, user_type, target_user_column,
+                                 gap, integer_gap, target, allowed_lateness, integer_allowed_lateness,
+                                 schedule_interval, owner, notify_channel)
+    VALUES (p_source, p_user_column, p_time_column, time_type, user_att.atttypid, p_user_column,
+            p_gap, p_integer_gap, tgt, p_allowed_lateness, p_integer_allowed_lateness,
+            p_schedule_interval, p_caller, p_notify)
     RETURNING job_id INTO new_id;
     INSERT INTO sessionize.job_measures (job_id, position, column_name, definition, result_type, merge)
     SELECT new_id, m.position, m.column_name, m.definition, m.result_type, m.merge
@@ -809,9 +929,9 @@ BEGIN
     RETURN new_id;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[], text[]) IS
+COMMENT ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, bigint, name, interval, bigint, interval, text, name[], text[], text[], text[]) IS
 'Internal: body of sessionize.create_job(), run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, name, interval, interval, text, name[], text[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._create_job(regrole, regclass, name, name, interval, bigint, name, interval, bigint, interval, text, name[], text[], text[], text[]) FROM PUBLIC;
 
 -- Checks that p_caller may use a job: a member of its owner (which every
 -- superuser is).  Returns the job.  The rule for run_job(), alter_job(),
@@ -944,8 +1064,13 @@ COMMENT ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], t
 'Internal: alter_job(measures => ...): replaces a job''s measures and its target''s measure columns, run as the extension owner';
 REVOKE ALL ON FUNCTION sessionize._set_measures(regrole, sessionize.jobs, name[], text[], text[], text[]) FROM PUBLIC;
 
+-- p_gap and p_allowed_lateness are a job on timestamps', p_integer_gap
+-- and p_integer_allowed_lateness one on bigint times' (the C function
+-- alter_job() converts what it is given to the job's kind; NULL: no
+-- change).
 CREATE FUNCTION sessionize._alter_job(p_caller regrole, p_job_id bigint, p_gap interval,
-    p_allowed_lateness interval, p_schedule_interval interval, p_active boolean, p_notify text,
+    p_integer_gap bigint, p_allowed_lateness interval, p_integer_allowed_lateness bigint,
+    p_schedule_interval interval, p_active boolean, p_notify text,
     p_measure_names name[], p_measure_definitions text[], p_measure_types text[],
     p_measure_merges text[])
 RETURNS void
@@ -955,11 +1080,22 @@ AS $fn$
 DECLARE
     j sessionize.jobs := sessionize._lock_job(p_caller, p_job_id);
     src_name name := (SELECT relname FROM pg_class WHERE oid = j.source);
+    new_gap boolean;
 BEGIN
+    IF (j.time_type = 'bigint'::regtype AND (p_gap IS NOT NULL OR p_allowed_lateness IS NOT NULL))
+       OR (j.time_type <> 'bigint'::regtype AND (p_integer_gap IS NOT NULL OR p_integer_allowed_lateness IS NOT NULL)) THEN
+        RAISE EXCEPTION 'job % is on % times: its gap and allowed_lateness are %', p_job_id, j.time_type,
+            CASE WHEN j.time_type = 'bigint'::regtype THEN 'bigint' ELSE 'intervals' END
+            USING ERRCODE = 'datatype_mismatch';
+    END IF;
     IF p_gap IS NOT NULL THEN
         PERFORM sessionize._check_job_interval(p_gap, 'gap');
     END IF;
-    IF p_gap IS NOT NULL AND p_gap <> j.gap THEN
+    IF p_integer_gap IS NOT NULL THEN
+        PERFORM sessionize._check_job_integer(p_integer_gap, 'gap');
+    END IF;
+    new_gap := (p_gap IS NOT NULL AND p_gap <> j.gap) OR (p_integer_gap IS NOT NULL AND p_integer_gap <> j.integer_gap);
+    IF new_gap THEN
         -- a new gap changes what capture does on the source, which takes
         -- what installing capture took
         IF src_name IS NULL THEN
@@ -976,13 +1112,18 @@ BEGIN
     IF p_allowed_lateness IS NOT NULL THEN
         PERFORM sessionize._check_job_interval(p_allowed_lateness, 'allowed_lateness');
     END IF;
+    IF p_integer_allowed_lateness IS NOT NULL THEN
+        PERFORM sessionize._check_job_integer(p_integer_allowed_lateness, 'allowed_lateness');
+    END IF;
     IF p_schedule_interval IS NOT NULL THEN
         PERFORM sessionize._check_job_interval(p_schedule_interval, 'schedule_interval');
     END IF;
     PERFORM sessionize._check_channel(p_notify, true);
     UPDATE sessionize.jobs
     SET gap = coalesce(p_gap, gap),
+        integer_gap = coalesce(p_integer_gap, integer_gap),
         allowed_lateness = coalesce(p_allowed_lateness, allowed_lateness),
+        integer_allowed_lateness = coalesce(p_integer_allowed_lateness, integer_allowed_lateness),
         schedule_interval = coalesce(p_schedule_interval, schedule_interval),
         active = coalesce(p_active, active),
         notify_channel = CASE WHEN p_notify IS NULL THEN notify_channel ELSE nullif(p_notify, '') END
@@ -992,16 +1133,17 @@ BEGIN
         UPDATE sessionize.job_state SET next_start = last_run_at + p_schedule_interval
         WHERE job_id = p_job_id AND last_run_at IS NOT NULL AND consecutive_failures = 0;
     END IF;
-    IF p_gap IS NOT NULL AND p_gap <> j.gap THEN
+    IF new_gap THEN
         -- capture summarises with the gap it reads from the catalog; a log
         -- entry made with another gap makes its run rebuild, and so does
         -- this change
         UPDATE sessionize.job_state SET needs_rebuild = true WHERE job_id = p_job_id;
     END IF;
-    IF p_allowed_lateness IS NOT NULL THEN
+    IF p_allowed_lateness IS NOT NULL OR p_integer_allowed_lateness IS NOT NULL THEN
         -- the watermark never moves backwards
         UPDATE sessionize.job_state
-        SET watermark = greatest(watermark, sessionize._watermark_after(max_event_time, p_allowed_lateness))
+        SET watermark = greatest(watermark, sessionize._watermark_after(max_event_time, p_allowed_lateness,
+                                                                        p_integer_allowed_lateness))
         WHERE job_id = p_job_id;
     END IF;
     IF p_measure_names IS NOT NULL THEN
@@ -1010,9 +1152,9 @@ BEGIN
     END IF;
 END
 $fn$;
-COMMENT ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[], text[]) IS
+COMMENT ON FUNCTION sessionize._alter_job(regrole, bigint, interval, bigint, interval, bigint, interval, boolean, text, name[], text[], text[], text[]) IS
 'Internal: body of sessionize.alter_job(), run as the extension owner';
-REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval, interval, boolean, text, name[], text[], text[], text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, bigint, interval, bigint, interval, boolean, text, name[], text[], text[], text[]) FROM PUBLIC;
 
 -- ---------------------------------------------------------------------------
 -- The job API.  These C functions check the caller, then run the bodies
@@ -1020,15 +1162,19 @@ REVOKE ALL ON FUNCTION sessionize._alter_job(regrole, bigint, interval, interval
 -- owner (run_job).
 -- ---------------------------------------------------------------------------
 
+-- gap and allowed_lateness are of the kind of the time column: intervals
+-- for timestamptz and timestamp times, integers (in the unit of the times)
+-- for bigint times; a quoted literal is read as such.  Hence "any": an
+-- overload per kind would make a call with an untyped literal ambiguous.
 CREATE FUNCTION sessionize.create_job(source regclass, user_column name, time_column name,
-    gap interval, target name DEFAULT NULL, allowed_lateness interval DEFAULT interval '0',
+    gap "any", target name DEFAULT NULL, allowed_lateness "any" DEFAULT NULL,
     schedule_interval interval DEFAULT interval '10 seconds', notify text DEFAULT NULL,
     measures text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'sessionize_create_job'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION sessionize.create_job(regclass, name, name, interval, name, interval, interval, text, text) IS
-'Creates a job that keeps a table of the sessions of source (default target <source>_sessions) and installs change capture; returns the job id; the first run (by the background worker, run_due_jobs() or run_job()) is a full build; notify names a channel that each run changing sessions notifies; measures lists per-session aggregates (sum(amount) AS revenue, first(page) AS landing_page, ...), one target column each';
+COMMENT ON FUNCTION sessionize.create_job(regclass, name, name, "any", name, "any", interval, text, text) IS
+'Creates a job that keeps a table of the sessions of source (default target <source>_sessions) and installs change capture; returns the job id; time_column is timestamptz, timestamp or bigint, and gap and allowed_lateness are intervals for timestamps, integers in the unit of the times for bigint; the first run (by the background worker, run_due_jobs() or run_job()) is a full build; notify names a channel that each run changing sessions notifies; measures lists per-session aggregates (sum(amount) AS revenue, first(page) AS landing_page, ...), one target column each';
 
 CREATE FUNCTION sessionize.drop_job(job_id bigint, drop_target boolean DEFAULT false)
 RETURNS void
@@ -1037,29 +1183,29 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sessionize.drop_job(bigint, boolean) IS
 'Drops a job and its change capture; with drop_target, its target table too';
 
-CREATE FUNCTION sessionize.alter_job(job_id bigint, gap interval DEFAULT NULL,
-    allowed_lateness interval DEFAULT NULL, schedule_interval interval DEFAULT NULL,
+CREATE FUNCTION sessionize.alter_job(job_id bigint, gap "any" DEFAULT NULL,
+    allowed_lateness "any" DEFAULT NULL, schedule_interval interval DEFAULT NULL,
     active boolean DEFAULT NULL, notify text DEFAULT NULL, measures text DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'sessionize_alter_job'
 LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION sessionize.alter_job(bigint, interval, interval, interval, boolean, text, text) IS
-'Changes a job''s gap (the next run rebuilds the target), allowed lateness, schedule, active flag (inactive jobs are not scheduled), NOTIFY channel ('''' for none) or measures ('''' for none; the target''s measure columns are replaced and the next run rebuilds); NULL leaves a setting as it is';
+COMMENT ON FUNCTION sessionize.alter_job(bigint, "any", "any", interval, boolean, text, text) IS
+'Changes a job''s gap (the next run rebuilds the target; an interval, or an integer for bigint times), allowed lateness, schedule, active flag (inactive jobs are not scheduled), NOTIFY channel ('''' for none) or measures ('''' for none; the target''s measure columns are replaced and the next run rebuilds); NULL leaves a setting as it is';
 
 CREATE FUNCTION sessionize.run_job(job_id bigint,
     OUT events_inserted bigint, OUT events_deleted bigint, OUT sessions_inserted bigint,
     OUT sessions_updated bigint, OUT sessions_deleted bigint, OUT late_events bigint,
-    OUT watermark timestamptz, OUT full_rebuild boolean)
+    OUT watermark text, OUT full_rebuild boolean)
 RETURNS record
 AS 'MODULE_PATHNAME', 'sessionize_run_job'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sessionize.run_job(bigint) IS
-'One incremental pass of a job, in the caller''s transaction: applies every committed change of the source since the last pass to the target, advances the watermark, and says what it did';
+'One incremental pass of a job, in the caller''s transaction: applies every committed change of the source since the last pass to the target, advances the watermark (as text in the time column''s type), and says what it did';
 
 CREATE FUNCTION sessionize.run_due_jobs(
     OUT job_id bigint, OUT status text, OUT events_inserted bigint, OUT events_deleted bigint,
     OUT sessions_inserted bigint, OUT sessions_updated bigint, OUT sessions_deleted bigint,
-    OUT sessions_closed bigint, OUT late_events bigint, OUT watermark timestamptz,
+    OUT sessions_closed bigint, OUT late_events bigint, OUT watermark text,
     OUT full_rebuild boolean, OUT message text)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'sessionize_run_due_jobs'
@@ -1086,12 +1232,12 @@ COMMENT ON TRIGGER jobs_changed ON sessionize.jobs IS
 -- (src/refresh.c): a member of the job's owner (or a superuser) may call it,
 -- and it reads the source and the target as the job owner, restricted.
 CREATE FUNCTION sessionize.verify(job_id bigint)
-RETURNS TABLE (difference text, user_key text, session_start timestamptz, last_event_at timestamptz,
-               session_end timestamptz, event_count bigint, closed boolean, measures text)
+RETURNS TABLE (difference text, user_key text, session_start text, last_event_at text,
+               session_end text, event_count bigint, closed boolean, measures text)
 AS 'MODULE_PATHNAME', 'sessionize_verify'
 LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sessionize.verify(bigint) IS
-'Compares a job''s target with a recomputation from scratch of the source''s sessions (as of the watermark for closed); returns the rows that differ: none when the job is exact';
+'Compares a job''s target with a recomputation from scratch of the source''s sessions (as of the watermark for closed); returns the rows that differ, times as text in the time column''s type: none when the job is exact';
 
 -- ---------------------------------------------------------------------------
 -- A job whose source or target is dropped goes with it, so that no job is

@@ -106,7 +106,7 @@ my $expected = $node->safe_psql('postgres', q{
 	              '"sessions_closed": %s, "closed_first_start": %s, "closed_last_end": %s, '
 	              '"watermark": %s, "full_rebuild": false}',
 	              count(*), to_json(min(s.session_start)), to_json(max(s.session_end)),
-	              (SELECT to_json(watermark) FROM sessionize.job_state WHERE job_id = 1))
+	              (SELECT to_json(sessionize._job_time(watermark, NULL::timestamptz)) FROM sessionize.job_state WHERE job_id = 1))
 	FROM ev_sessions s JOIN open_before o USING (u, session_start) WHERE s.closed});
 is($payload, $expected, 'the payload: counts, closed sessions\' time range, watermark');
 ok($node->safe_psql('postgres', 'SELECT count(*) FROM open_before') > 1, '(several sessions were open)');
