@@ -159,7 +159,7 @@ SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '10 mi
 -- bad gaps (22023)
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '0')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
-SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', NULL)
+SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', NULL::interval)
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);
 SELECT * FROM sessionize.sessionize('s_events', 'user_id', 'ts', interval '1 month')
     AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint);

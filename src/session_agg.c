@@ -3,11 +3,23 @@
  * session_agg.c
  *	  sessions(ts, gap): a grouping aggregate that returns the sessions of a
  *	  group's events as an array of sessionize.session, and its parallel
- *	  support (combine, serialize, deserialize).
+ *	  support (combine, serialize, deserialize); merge_sessions(), which
+ *	  does the same from session summaries; sessions_partial() and
+ *	  sessions_merge().
  *
  * The transition state is a SessionRun (session_state.h), so it grows with
  * the number of sessions, not of events, and accepts events in any order.
  * The gap must be the same on every row of a group.
+ *
+ * One C function serves each role for every time type: timestamptz and
+ * timestamp times with an interval gap (microseconds, infinities allowed:
+ * rule.infinite_times) and bigint epochs with a bigint gap in the same unit
+ * (no limits, no infinities).  The transition functions tell the two apart
+ * by the type of their gap argument; the state keeps the answer in
+ * rule.infinite_times, which the serialized state carries as its flags, and
+ * the final function builds rows of whatever composite type its SQL
+ * declaration returns (sessionize.session, session_timestamp or
+ * session_bigint).
  *
  * Copyright (c) 2026, the sessionize developers
  *
@@ -70,6 +82,33 @@ sessions_state_create(MemoryContext aggcxt, int64 gap, bool infinite_times,
 	return st;
 }
 
+/*
+ * The kind of the times of a state: bigint epochs have no infinities.
+ * Timestamp and timestamptz times have the same range and infinities, so
+ * SESSION_TIME_TIMESTAMPTZ stands for both.
+ */
+static inline SessionTimeKind
+sessions_kind(const SessionRule *rule)
+{
+	return rule->infinite_times ? SESSION_TIME_TIMESTAMPTZ : SESSION_TIME_BIGINT;
+}
+
+/*
+ * The gap argument gapargno as a positive int64 in time units: an interval
+ * for timestamps, a bigint for bigint epochs.
+ */
+static inline int64
+sessions_gap_arg(FunctionCallInfo fcinfo, int gapargno, bool bigint_times)
+{
+	if (PG_ARGISNULL(gapargno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("gap must not be null")));
+	if (bigint_times)
+		return session_check_positive_bigint(PG_GETARG_INT64(gapargno), "gap");
+	return session_interval_to_usec(PG_GETARG_INTERVAL_P(gapargno), "gap");
+}
+
 static MemoryContext
 sessions_aggcontext(FunctionCallInfo fcinfo, const char *fname)
 {
@@ -83,13 +122,14 @@ sessions_aggcontext(FunctionCallInfo fcinfo, const char *fname)
 /*
  * The state of a grouping aggregate whose gap is argument gapargno: created
  * on the group's first row, and checked on every row to have the same gap,
- * unless the gap is a constant or a parameter (then it cannot vary).
+ * unless the gap is a constant or a parameter (then it cannot vary).  The
+ * gap's type, interval or bigint, fixes the kind of times of the state.
  */
 static inline SessionsAggState *
 sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gapargno)
 {
 	SessionsAggState *st;
-	Interval   *gap;
+	int64		gap;
 
 	if (likely(!PG_ARGISNULL(0)))
 	{
@@ -100,21 +140,25 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 	else
 		st = NULL;
 
-	if (PG_ARGISNULL(gapargno))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("gap must not be null")));
-	gap = PG_GETARG_INTERVAL_P(gapargno);
-
 	if (st == NULL)
 	{
-		st = sessions_state_create(aggcxt, session_interval_to_usec(gap, "gap"),
-								   true, 0);
+		Oid			gaptype = get_fn_expr_argtype(fcinfo->flinfo, gapargno);
+		bool		bigint_times;
+
+		if (gaptype == INT8OID)
+			bigint_times = true;
+		else if (gaptype == INTERVALOID)
+			bigint_times = false;
+		else
+			elog(ERROR, "unexpected gap type %u", gaptype);
+		gap = sessions_gap_arg(fcinfo, gapargno, bigint_times);
+		st = sessions_state_create(aggcxt, gap, !bigint_times, 0);
 		st->varying_gap = !get_fn_expr_arg_stable(fcinfo->flinfo, gapargno);
 		return st;
 	}
+	gap = sessions_gap_arg(fcinfo, gapargno, !st->rule.infinite_times);
 	/* (equal as durations: '1 day' and '24 hours' are the same gap here) */
-	if (unlikely(session_interval_to_usec(gap, "gap") != st->rule.gap))
+	if (unlikely(gap != st->rule.gap))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("gap must be the same for every row of a group"),
@@ -123,7 +167,12 @@ sessions_state_for_row(FunctionCallInfo fcinfo, MemoryContext aggcxt, int gaparg
 }
 
 /*
- * sessions_trans(state internal, ts timestamptz, gap interval)
+ * sessions_trans(state internal, ts timestamptz, gap interval),
+ * sessions_trans(state internal, ts timestamp, gap interval),
+ * sessions_trans(state internal, ts bigint, gap bigint)
+ *
+ * All three times are int64 Datums; a timestamp or timestamptz from SQL is
+ * within the range or infinite, and any bigint is a bigint time.
  */
 Datum
 sessions_trans(PG_FUNCTION_ARGS)
@@ -132,7 +181,7 @@ sessions_trans(PG_FUNCTION_ARGS)
 	SessionsAggState *st = sessions_state_for_row(fcinfo, aggcxt, 2);
 
 	if (!PG_ARGISNULL(1))
-		session_acc_add(&st->acc, &st->rule, PG_GETARG_TIMESTAMPTZ(1), aggcxt);
+		session_acc_add(&st->acc, &st->rule, DatumGetInt64(PG_GETARG_DATUM(1)), aggcxt);
 
 	PG_RETURN_POINTER(st);
 }
@@ -185,12 +234,14 @@ sessions_combine(PG_FUNCTION_ARGS)
  *
  * Layout, integers in network byte order: version (1 byte), flags (1 byte:
  * bit 0 = infinite times), gap (int64), number of sessions (int32), then per
- * session start, last and count (int64 each).  Times are timestamptz
- * values (microseconds since 2000-01-01 00:00 UTC; INT64_MIN and INT64_MAX
- * are -infinity and +infinity), the gap is in microseconds.  Every state
- * sessions() makes has bit 0 set.  The README describes the format for
- * tools that write states (sessions_partial()); sessions_state_from_bytes()
- * lists what a state must satisfy.
+ * session start, last and count (int64 each).  With bit 0 set, times are
+ * timestamptz or timestamp values (microseconds since 2000-01-01 00:00;
+ * INT64_MIN and INT64_MAX are -infinity and +infinity) and the gap is in
+ * microseconds: the states of the forms with an interval gap.  With bit 0
+ * clear, times and gap are bigints in the caller's unit: the states of the
+ * forms with a bigint gap.  The README describes the format for tools that
+ * write states (sessions_partial()); sessions_state_from_bytes() lists what
+ * a state must satisfy.
  */
 Datum
 sessions_serialize(PG_FUNCTION_ARGS)
@@ -238,14 +289,15 @@ reject_state(const char *detail)
  * malformed state is an ERROR (SQLSTATE 22P03), never a crash or a wrong
  * answer.  A state must have a known version and flags, a positive gap, a
  * length that matches its number of sessions, and sessions that keep the
- * invariants of a SessionRun (session_run_check()): valid timestamptz
- * times (infinities only with bit 0 of the flags), start <= last, a count
+ * invariants of a SessionRun (session_run_check()): times valid for
+ * "kind" (for timestamps, within the range, infinities only with bit 0 of
+ * the flags; any value for bigint times), start <= last, a count
  * of at least one (two when start < last), an infinity alone in its
  * session, in time order and more than a gap apart.  Whatever merging such
  * states adds up is checked as it is added (session_count_add()).
  */
 static SessionsAggState *
-sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
+sessions_state_from_bytes(bytea *bytes, MemoryContext cxt, bool timestamps_only)
 {
 	StringInfoData buf;
 	SessionsAggState *st;
@@ -288,7 +340,9 @@ sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
 	st->acc.run.nsessions = n;
 	pq_getmsgend(&buf);
 
-	why = session_run_check(&st->acc.run, &st->rule, SESSION_TIME_TIMESTAMPTZ);
+	why = session_run_check(&st->acc.run, &st->rule,
+							timestamps_only ? SESSION_TIME_TIMESTAMPTZ :
+							sessions_kind(&st->rule));
 	if (why != NULL)
 		reject_state(why);
 	return st;
@@ -296,6 +350,10 @@ sessions_state_from_bytes(bytea *bytes, MemoryContext cxt)
 
 /*
  * sessions_deserialize(bytes bytea, internal) returns internal
+ *
+ * The deserialization function of every aggregate here: its states come
+ * from its own serialization function, of whichever time type the flags
+ * say.  (sessions_merge_trans() reads states from outside.)
  */
 Datum
 sessions_deserialize(PG_FUNCTION_ARGS)
@@ -304,13 +362,15 @@ sessions_deserialize(PG_FUNCTION_ARGS)
 		elog(ERROR, "sessions_deserialize called in non-aggregate context");
 
 	PG_RETURN_POINTER(sessions_state_from_bytes(PG_GETARG_BYTEA_PP(0),
-												CurrentMemoryContext));
+												CurrentMemoryContext, false));
 }
 
 /*
  * sessions_merge_trans(state internal, partial bytea): transition function
  * of sessions_merge(), which merges states saved by sessions_partial().
- * All partial states of a group must have the same gap.
+ * All partial states of a group must have the same gap.  Its result is
+ * sessionize.session[], so every time must be a timestamptz, also in a
+ * state whose flags say it has no infinities.
  */
 Datum
 sessions_merge_trans(PG_FUNCTION_ARGS)
@@ -327,7 +387,8 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(st);
 	}
 
-	part = sessions_state_from_bytes(PG_GETARG_BYTEA_PP(1), CurrentMemoryContext);
+	part = sessions_state_from_bytes(PG_GETARG_BYTEA_PP(1), CurrentMemoryContext,
+									 true);
 	if (st == NULL)
 	{
 		st = sessions_state_create(aggcxt, part->rule.gap,
@@ -352,6 +413,7 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
  * merge_sessions_trans(state internal, session_start timestamptz,
  *						last_event_at timestamptz, event_count bigint,
  *						gap interval)
+ * and the same with timestamp times, or with bigint times and gap.
  *
  * Transition function of merge_sessions(): folds session summaries (rows
  * of a sessions table, or summaries of new events) into the sessions of all
@@ -359,8 +421,9 @@ sessions_merge_trans(PG_FUNCTION_ARGS)
  *
  * A row whose session_start and last_event_at are both NULL is no session
  * and is skipped (an outer join's missing row).  Any other row must be a
- * summary of events: no NULL, times within the timestamptz range or
- * infinite (SQLSTATE 22008), and session_summary_check()'s rules (22023):
+ * summary of events: no NULL, timestamps within their range or infinite
+ * (SQLSTATE 22008; any bigint is a bigint time), and
+ * session_summary_check()'s rules (22023):
  * session_start <= last_event_at, event_count >= 1 (>= 2 when the times
  * differ), an infinity alone in its session.  A count is never taken on
  * trust in silence: a NULL or non-positive one is an error, not a row to
@@ -371,6 +434,7 @@ merge_sessions_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext aggcxt = sessions_aggcontext(fcinfo, "merge_sessions_trans");
 	SessionsAggState *st = sessions_state_for_row(fcinfo, aggcxt, 4);
+	SessionTimeKind kind = sessions_kind(&st->rule);
 	SessionSummary s;
 	const char *why;
 
@@ -382,16 +446,16 @@ merge_sessions_trans(PG_FUNCTION_ARGS)
 				 errmsg("invalid session summary"),
 				 errdetail("A session summary needs session_start, last_event_at and event_count; only a row whose times are both null is skipped.")));
 
-	s.start = PG_GETARG_TIMESTAMPTZ(1);
-	s.last = PG_GETARG_TIMESTAMPTZ(2);
+	s.start = DatumGetInt64(PG_GETARG_DATUM(1));
+	s.last = DatumGetInt64(PG_GETARG_DATUM(2));
 	s.count = PG_GETARG_INT64(3);
-	if (!session_time_is_valid(SESSION_TIME_TIMESTAMPTZ, &st->rule, s.start) ||
-		!session_time_is_valid(SESSION_TIME_TIMESTAMPTZ, &st->rule, s.last))
+	if (!session_time_is_valid(kind, &st->rule, s.start) ||
+		!session_time_is_valid(kind, &st->rule, s.last))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range"),
 				 errdetail("A session summary's session_start or last_event_at is outside the range of timestamptz.")));
-	why = session_summary_check(&s, &st->rule, SESSION_TIME_TIMESTAMPTZ);
+	why = session_summary_check(&s, &st->rule, kind);
 	if (why != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -401,21 +465,28 @@ merge_sessions_trans(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/* The composite type sessionize.session, looked up once per call site. */
+/*
+ * The composite type of the result's elements (sessionize.session,
+ * session_timestamp or session_bigint), looked up once per call site.
+ */
 typedef struct SessionsFinalCache
 {
 	Oid			elemtype;
 	TupleDesc	tupdesc;
+	bool		bigint_times;	/* its times are bigint, not timestamps */
 	int16		elemlen;
 	bool		elembyval;
 	char		elemalign;
 } SessionsFinalCache;
 
 /*
- * sessions_final(state internal, ...) returns sessionize.session[]
+ * sessions_final(state internal) returns sessionize.session[],
+ * sessionize.session_timestamp[] or sessionize.session_bigint[], whichever
+ * its SQL declaration says
  *
  * Sessions in time order; an empty array when no row had a time.  Does not
- * modify the state.
+ * modify the state.  session_end is last_event_at + gap: +infinity past the
+ * timestamp range, an error past the bigint range (session_end_time()).
  */
 Datum
 sessions_final(PG_FUNCTION_ARGS)
@@ -435,12 +506,13 @@ sessions_final(PG_FUNCTION_ARGS)
 		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(SessionsFinalCache));
 		cache->elemtype = get_element_type(arraytype);
 		if (!OidIsValid(cache->elemtype))
-			elog(ERROR, "sessions_final must return an array of sessionize.session");
+			elog(ERROR, "sessions_final must return an array of a session row type");
 		oldcxt = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		cache->tupdesc = lookup_rowtype_tupdesc_copy(cache->elemtype, -1);
 		MemoryContextSwitchTo(oldcxt);
 		if (cache->tupdesc->natts != 4)
-			elog(ERROR, "sessionize.session must have four attributes");
+			elog(ERROR, "a session row type must have four attributes");
+		cache->bigint_times = (TupleDescAttr(cache->tupdesc, 0)->atttypid == INT8OID);
 		get_typlenbyvalalign(cache->elemtype, &cache->elemlen,
 							 &cache->elembyval, &cache->elemalign);
 		fcinfo->flinfo->fn_extra = cache;
@@ -451,6 +523,13 @@ sessions_final(PG_FUNCTION_ARGS)
 	st = (SessionsAggState *) PG_GETARG_POINTER(0);
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
 		elog(ERROR, "sessions_final called in non-aggregate context");
+	/*
+	 * Bigint times come only from the forms with a bigint gap.  (A state
+	 * without infinities may have timestamp times: sessions_merge() of
+	 * states whose flags say so, checked to be within the range.)
+	 */
+	if (cache->bigint_times && st->rule.infinite_times)
+		elog(ERROR, "sessions_final: a state of timestamps cannot make bigint sessions");
 	/* (flushing changes the state's form, not its sessions) */
 	run = session_acc_flush(&st->acc, aggcxt);
 	if (run->nsessions == 0)
@@ -463,10 +542,13 @@ sessions_final(PG_FUNCTION_ARGS)
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		values[0] = TimestampTzGetDatum(s->start);
-		values[1] = TimestampTzGetDatum(s->last);
-		values[2] = TimestampTzGetDatum(session_end_time(SESSION_TIME_TIMESTAMPTZ,
-																	 s->last, st->rule.gap));
+		/* (timestamptz, timestamp and bigint are all int64 Datums) */
+		values[0] = Int64GetDatum(s->start);
+		values[1] = Int64GetDatum(s->last);
+		values[2] = Int64GetDatum(session_end_time(cache->bigint_times ?
+												   SESSION_TIME_BIGINT :
+												   SESSION_TIME_TIMESTAMPTZ,
+												   s->last, st->rule.gap));
 		values[3] = Int64GetDatum(s->count);
 		elems[k] = HeapTupleGetDatum(heap_form_tuple(cache->tupdesc, values, nulls));
 	}

@@ -2,7 +2,9 @@
  *
  * session_srf.c
  *	  sessionize(source, user_column, time_column, gap): one pass over a
- *	  relation that returns one row per session.
+ *	  relation that returns one row per session.  The time column is
+ *	  timestamptz or timestamp with an interval gap, or bigint with a bigint
+ *	  gap in the same unit.
  *
  * The rows are read once, in storage order, with no sort, into a per-user
  * table of sessions (user_sessions.h) bounded by the hash memory limit
@@ -365,8 +367,57 @@ source_column(Oid relid, const char *colname, const char *argname)
 }
 
 /*
+ * The kind of times of the time column, whose type is timetype, and the
+ * gap (argument 3) in its units.  The gap's type must fit the column's: an
+ * interval for timestamps, a bigint for bigint epochs (SQLSTATE 42804,
+ * naming the right overload).
+ */
+static void
+srf_time_and_gap(FunctionCallInfo fcinfo, SrfState *srf, Oid timetype)
+{
+	Oid			gaptype = get_fn_expr_argtype(fcinfo->flinfo, 3);
+
+	if (gaptype != INTERVALOID && gaptype != INT8OID)
+		elog(ERROR, "unexpected gap type %u", gaptype);
+
+	if (timetype == TIMESTAMPTZOID || timetype == TIMESTAMPOID)
+	{
+		srf->kind = (timetype == TIMESTAMPTZOID) ?
+			SESSION_TIME_TIMESTAMPTZ : SESSION_TIME_TIMESTAMP;
+		if (gaptype != INTERVALOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("time column \"%s\" is of type %s, but the gap is a bigint",
+							srf->time_column, format_type_be(timetype)),
+					 errhint("For timestamp times, give the gap as an interval: sessionize.sessionize(source regclass, user_column name, time_column name, gap interval).")));
+		srf->rule.gap = session_interval_to_usec(PG_GETARG_INTERVAL_P(3), "gap");
+		srf->rule.infinite_times = true;
+	}
+	else if (timetype == INT8OID)
+	{
+		srf->kind = SESSION_TIME_BIGINT;
+		if (gaptype != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("time column \"%s\" is of type bigint, but the gap is an interval",
+							srf->time_column),
+					 errhint("For bigint epoch times, give the gap as a bigint in the same unit: sessionize.sessionize(source regclass, user_column name, time_column name, gap bigint).")));
+		srf->rule.gap = session_check_positive_bigint(PG_GETARG_INT64(3), "gap");
+		srf->rule.infinite_times = false;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" is of type %s, not timestamp with or without time zone or bigint",
+						srf->time_column, format_type_be(timetype)),
+				 errhint("The time column must be timestamptz or timestamp (with an interval gap) or bigint epochs (with a bigint gap in the same unit).")));
+}
+
+/*
  * sessionize(source regclass, user_column name, time_column name,
  *			  gap interval) RETURNS SETOF record
+ * sessionize(source regclass, user_column name, time_column name,
+ *			  gap bigint) RETURNS SETOF record
  */
 Datum
 sessionize_relation(PG_FUNCTION_ARGS)
@@ -435,18 +486,7 @@ sessionize_relation(PG_FUNCTION_ARGS)
 
 	/* the time column and the gap */
 	timetype = get_atttype(relid, timeattno);
-	if (timetype == TIMESTAMPTZOID)
-		srf->kind = SESSION_TIME_TIMESTAMPTZ;
-	else if (timetype == TIMESTAMPOID)
-		srf->kind = SESSION_TIME_TIMESTAMP;
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("time column \"%s\" is of type %s, not timestamp with or without time zone",
-						srf->time_column, format_type_be(timetype)),
-				 errhint("For bigint epoch times, use the window forms or sessionize.sessions() on to_timestamp().")));
-	srf->rule.gap = session_interval_to_usec(PG_GETARG_INTERVAL_P(3), "gap");
-	srf->rule.infinite_times = true;
+	srf_time_and_gap(fcinfo, srf, timetype);
 
 	/* the user column: its type must match the result's, and hash */
 	get_atttypetypmodcoll(relid, userattno, &usertype, &usertypmod, &usercollation);

@@ -128,3 +128,111 @@ CREATE AGGREGATE sessionize.merge_sessions(session_start timestamptz, last_event
 COMMENT ON AGGREGATE sessionize.merge_sessions(timestamptz, timestamptz, bigint, interval) IS
 'Grouping aggregate: the sessions of the events behind a set of session summaries (start, last event, count), in any order, merging those that overlap or lie within the gap; skips rows whose times are both NULL, rejects summaries of no possible events';
 
+
+-- ---------------------------------------------------------------------------
+-- timestamp and bigint times: sessions(), merge_sessions() and sessionize()
+-- for timestamp times (gap interval) and bigint epochs (gap bigint, in the
+-- same unit).  The same C functions as the timestamptz forms: the gap's type
+-- says which kind of times they are given; a final function per row type.
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION sessionize.sessions_transfn(internal, timestamp, interval)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'sessions_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.sessions_transfn(internal, timestamp, interval) IS
+'Transition function of sessionize.sessions() for timestamp times; not for direct use';
+
+CREATE FUNCTION sessionize.sessions_transfn(internal, bigint, bigint)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'sessions_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.sessions_transfn(internal, bigint, bigint) IS
+'Transition function of sessionize.sessions() for bigint times; not for direct use';
+
+CREATE FUNCTION sessionize.sessions_timestamp_finalfn(internal)
+RETURNS sessionize.session_timestamp[]
+AS 'MODULE_PATHNAME', 'sessions_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.sessions_timestamp_finalfn(internal) IS
+'Final function of sessionize.sessions() and merge_sessions() for timestamp times; not for direct use';
+
+CREATE FUNCTION sessionize.sessions_bigint_finalfn(internal)
+RETURNS sessionize.session_bigint[]
+AS 'MODULE_PATHNAME', 'sessions_final'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.sessions_bigint_finalfn(internal) IS
+'Final function of sessionize.sessions() and merge_sessions() for bigint times; not for direct use';
+
+CREATE AGGREGATE sessionize.sessions(ts timestamp, gap interval) (
+    SFUNC = sessionize.sessions_transfn,
+    STYPE = internal,
+    SSPACE = 160,
+    FINALFUNC = sessionize.sessions_timestamp_finalfn,
+    COMBINEFUNC = sessionize.sessions_combinefn,
+    SERIALFUNC = sessionize.sessions_serialfn,
+    DESERIALFUNC = sessionize.sessions_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE sessionize.sessions(timestamp, interval) IS
+'Grouping aggregate: the sessions of the group''s timestamp events, in time order; input in any order; the gap must be the same on every row';
+
+CREATE AGGREGATE sessionize.sessions(ts bigint, gap bigint) (
+    SFUNC = sessionize.sessions_transfn,
+    STYPE = internal,
+    SSPACE = 160,
+    FINALFUNC = sessionize.sessions_bigint_finalfn,
+    COMBINEFUNC = sessionize.sessions_combinefn,
+    SERIALFUNC = sessionize.sessions_serialfn,
+    DESERIALFUNC = sessionize.sessions_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE sessionize.sessions(bigint, bigint) IS
+'Grouping aggregate: the sessions of the group''s bigint epoch events (gap in the same unit), in time order; input in any order; the gap must be the same on every row';
+
+CREATE FUNCTION sessionize.merge_sessions_transfn(internal, timestamp, timestamp, bigint, interval)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'merge_sessions_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.merge_sessions_transfn(internal, timestamp, timestamp, bigint, interval) IS
+'Transition function of sessionize.merge_sessions() for timestamp times; not for direct use';
+
+CREATE FUNCTION sessionize.merge_sessions_transfn(internal, bigint, bigint, bigint, bigint)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'merge_sessions_trans'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION sessionize.merge_sessions_transfn(internal, bigint, bigint, bigint, bigint) IS
+'Transition function of sessionize.merge_sessions() for bigint times; not for direct use';
+
+CREATE AGGREGATE sessionize.merge_sessions(session_start timestamp, last_event_at timestamp, event_count bigint, gap interval) (
+    SFUNC = sessionize.merge_sessions_transfn,
+    STYPE = internal,
+    SSPACE = 160,
+    FINALFUNC = sessionize.sessions_timestamp_finalfn,
+    COMBINEFUNC = sessionize.sessions_combinefn,
+    SERIALFUNC = sessionize.sessions_serialfn,
+    DESERIALFUNC = sessionize.sessions_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE sessionize.merge_sessions(timestamp, timestamp, bigint, interval) IS
+'Grouping aggregate: the sessions of the events behind a set of session summaries of timestamp times (start, last event, count), in any order, merging those that overlap or lie within the gap; skips rows whose times are both NULL, rejects summaries of no possible events';
+
+CREATE AGGREGATE sessionize.merge_sessions(session_start bigint, last_event_at bigint, event_count bigint, gap bigint) (
+    SFUNC = sessionize.merge_sessions_transfn,
+    STYPE = internal,
+    SSPACE = 160,
+    FINALFUNC = sessionize.sessions_bigint_finalfn,
+    COMBINEFUNC = sessionize.sessions_combinefn,
+    SERIALFUNC = sessionize.sessions_serialfn,
+    DESERIALFUNC = sessionize.sessions_deserialfn,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE sessionize.merge_sessions(bigint, bigint, bigint, bigint) IS
+'Grouping aggregate: the sessions of the events behind a set of session summaries of bigint epoch times (start, last event, count; gap in the same unit), in any order, merging those that overlap or lie within the gap; skips rows whose times are both NULL, rejects summaries of no possible events';
+
+CREATE FUNCTION sessionize.sessionize(source regclass, user_column name, time_column name, gap bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'sessionize_relation'
+LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION sessionize.sessionize(regclass, name, name, bigint) IS
+'One row per session of a table''s bigint epoch events (gap in the same unit), read in one pass with no sort; call with AS s(user <user column type>, session_start bigint, last_event_at bigint, session_end bigint, event_count bigint)';
