@@ -205,16 +205,17 @@ $$;
 
 -- the plain-SQL reference over a table: sessions and measures as
 -- r_reference() computes them, with the gap as a literal of the table's kind
-CREATE FUNCTION t_reference_sql(tbl text, kind text, gap interval) RETURNS text LANGUAGE sql AS $$
+CREATE FUNCTION t_reference_sql(tbl text, kind text, gap interval, distinct_pages boolean) RETURNS text LANGUAGE sql AS $$
 SELECT format($q$
 SELECT user_id, min(ts) AS session_start, max(ts) AS last_event_at, count(*) AS event_count, sum(amount) AS revenue,
-       count(DISTINCT page) AS pages, max(page) AS top_page, count(*) FILTER (WHERE amount > 50) AS buys,
+       count(%s page) AS pages, max(page) AS top_page, count(*) FILTER (WHERE amount > 50) AS buys,
        (array_agg(page ORDER BY ts, page))[1] AS landing, (array_agg(page ORDER BY ts DESC, page DESC))[1] AS exit
 FROM (SELECT user_id, ts, amount, page, sum(is_new) OVER (PARTITION BY user_id ORDER BY ts ROWS UNBOUNDED PRECEDING) AS n
       FROM (SELECT user_id, ts, amount, page,
                    CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > %s THEN 1 ELSE 0 END AS is_new
             FROM %I WHERE ts IS NOT NULL WINDOW w AS (PARTITION BY user_id ORDER BY ts)) f) g
-GROUP BY user_id, n $q$, t_span(kind, quote_literal(gap) || '::interval'), tbl)
+GROUP BY user_id, n $q$, CASE WHEN distinct_pages THEN 'DISTINCT' ELSE '' END,
+              t_span(kind, quote_literal(gap) || '::interval'), tbl)
 $$;
 
 CREATE FUNCTION t_mutate(tbl text, kind text, now_minute int) RETURNS text LANGUAGE plpgsql AS $$
@@ -275,9 +276,9 @@ BEGIN
     END IF;
 END $$;
 
--- measures: NULL, or all six measures of r_run()'s 'recompute'
+-- measures: NULL, 'recompute' or 'merge', as for r_run()
 CREATE FUNCTION t_run(tbl text, kind text, seed float8, steps int, gap interval, lateness interval,
-    sql_only boolean, measures boolean, OUT runs int, OUT bad_runs int, OUT ops text)
+    sql_only boolean, measures text, OUT runs int, OUT bad_runs int, OUT ops text)
 LANGUAGE plpgsql AS $$
 DECLARE
     job bigint;
@@ -285,9 +286,13 @@ DECLARE
     verify_diff bigint;
     reference_diff bigint;
     cols text := 'user_id, session_start, last_event_at, event_count'
-                 || CASE WHEN measures THEN ', revenue, pages, top_page, buys, landing, exit' ELSE '' END;
-    m text := CASE WHEN measures THEN
+                 || CASE WHEN measures IS NOT NULL THEN ', revenue, pages, top_page, buys, landing, exit' ELSE '' END;
+    m text := CASE measures
+        WHEN 'recompute' THEN
         'sum(amount) AS revenue, count(DISTINCT page) AS pages, max(page) AS top_page, '
+        'count(*) FILTER (WHERE amount > 50) AS buys, first(page) AS landing, last(page) AS exit'
+        WHEN 'merge' THEN
+        'sum(amount) AS revenue, count(page) AS pages, max(page) AS top_page, '
         'count(*) FILTER (WHERE amount > 50) AS buys, first(page) AS landing, last(page) AS exit' END;
 BEGIN
     PERFORM setseed(seed);
@@ -320,7 +325,7 @@ BEGIN
             EXECUTE format('SELECT count(*) FROM ('
                            '(SELECT %1$s FROM t_sessions EXCEPT ALL SELECT %1$s FROM (%2$s) x) '
                            'UNION ALL (SELECT %1$s FROM (%2$s) x EXCEPT ALL SELECT %1$s FROM t_sessions)) d',
-                           cols, t_reference_sql(tbl, kind, gap))
+                           cols, t_reference_sql(tbl, kind, gap, measures IS DISTINCT FROM 'merge'))
             INTO reference_diff;
             IF verify_diff <> 0 OR reference_diff <> 0 THEN
                 bad_runs := bad_runs + 1;
@@ -337,16 +342,18 @@ END $$;
 SET client_min_messages = warning;
 SELECT tbl, seed, gap, lateness, sql_only, measures, r.runs > 0 AS ran, r.bad_runs,
        r.ops LIKE '%append%' AND r.ops LIKE '%late%' AND r.ops LIKE '%delete%' AND r.ops LIKE '%update time%' AS mixed
-FROM (VALUES ('t_events_ts', 'timestamp', 0.14, interval '5 minutes', interval '0', false, false),
-             ('t_events_ts', 'timestamp', 0.48, interval '90 seconds', interval '1 hour', false, true),
-             ('t_events_ts', 'timestamp', 0.69, interval '30 minutes', interval '5 minutes', true, true),
-             ('t_events_ms', 'bigint', 0.15, interval '5 minutes', interval '0', false, false),
-             ('t_events_ms', 'bigint', 0.49, interval '90 seconds', interval '1 hour', false, true),
-             ('t_events_ms', 'bigint', 0.70, interval '30 minutes', interval '5 minutes', true, true))
+FROM (VALUES ('t_events_ts', 'timestamp', 0.14, interval '5 minutes', interval '0', false, NULL),
+             ('t_events_ts', 'timestamp', 0.48, interval '90 seconds', interval '1 hour', false, 'recompute'),
+             ('t_events_ts', 'timestamp', 0.58, interval '7 minutes', interval '10 minutes', false, 'merge'),
+             ('t_events_ts', 'timestamp', 0.69, interval '30 minutes', interval '5 minutes', true, 'merge'),
+             ('t_events_ms', 'bigint', 0.15, interval '5 minutes', interval '0', false, NULL),
+             ('t_events_ms', 'bigint', 0.49, interval '90 seconds', interval '1 hour', false, 'recompute'),
+             ('t_events_ms', 'bigint', 0.59, interval '7 minutes', interval '10 minutes', false, 'merge'),
+             ('t_events_ms', 'bigint', 0.70, interval '30 minutes', interval '5 minutes', true, 'merge'))
      v(tbl, kind, seed, gap, lateness, sql_only, measures),
      LATERAL t_run(tbl, kind, seed, 120, gap, lateness, sql_only, measures) r;
 RESET client_min_messages;
 
-DROP FUNCTION t_run(text, text, float8, int, interval, interval, boolean, boolean), t_mutate(text, text, int),
-    t_reference_sql(text, text, interval), t_time(text, text), t_span(text, text), t_user(text, text);
+DROP FUNCTION t_run(text, text, float8, int, interval, interval, boolean, text), t_mutate(text, text, int),
+    t_reference_sql(text, text, interval, boolean), t_time(text, text), t_span(text, text), t_user(text, text);
 DROP TABLE t_events_ts, t_events_ms;
