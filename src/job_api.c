@@ -217,7 +217,8 @@ typedef struct TimeArgs
 /*
  * Convert argument argno (a gap or a lateness, "argname") for a job whose
  * time column is of type timetype (InvalidOid: unknown, as the source or
- * its column is missing, which the body reports): an interval for
+ * its column is missing; or a type no job takes: the body reports both,
+ * and the argument is taken by its own type meanwhile): an interval for
  * timestamps, a bigint for bigint times.  Intervals, integers and quoted
  * literals (or text) are taken, a literal read as the kind the times need;
  * NULL stays NULL (the body says what that means).
@@ -235,7 +236,7 @@ convert_time_arg(FunctionCallInfo fcinfo, int k, Oid timetype, const char *argna
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return;
 	argtype = get_fn_expr_argtype(fcinfo->flinfo, argno);
-	if (OidIsValid(timetype))
+	if (sessionize_is_job_time_type(timetype))
 		want_integer = (timetype == INT8OID);
 	else
 		want_integer = (argtype == INT2OID || argtype == INT4OID || argtype == INT8OID);
