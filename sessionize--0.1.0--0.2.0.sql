@@ -782,12 +782,24 @@ COMMENT ON FUNCTION sessionize._log_rebuild(bigint) IS
 'Internal: makes the next run of a job rebuild its target';
 REVOKE ALL ON FUNCTION sessionize._log_rebuild(bigint) FROM PUBLIC;
 
+-- Why a job's measures no longer fit its source ('SQLSTATE: message'), or
+-- NULL: each is analyzed over the source again, as the job owner,
+-- restricted (src/measures.c).  Called by _reconcile_capture().
+CREATE FUNCTION sessionize._measures_problem(job_id bigint)
+RETURNS text
+AS 'MODULE_PATHNAME', 'sessionize_measures_problem_sql'
+LANGUAGE C STRICT;
+COMMENT ON FUNCTION sessionize._measures_problem(bigint) IS
+'Internal: why a job''s measures no longer fit its source (a column renamed, dropped or of another type), or NULL';
+REVOKE ALL ON FUNCTION sessionize._measures_problem(bigint) FROM PUBLIC;
+
 -- Brings a job's capture in step with its source after DDL: partitions
 -- that joined the source (created, attached) get triggers, those that left
 -- it (detached) lose them; rows that came or went with them make the next
 -- run rebuild.  A user or time column that is gone or changed type makes
 -- the job broken: writers carry on (capture logs no rows for it), and
--- last_error says why.  Runs as the extension owner.
+-- last_error says why; so does a measure that no longer fits the source
+-- (_measures_problem()).  Runs as the extension owner.
 CREATE FUNCTION sessionize._reconcile_capture(p_job_id bigint)
 RETURNS void
 LANGUAGE plpgsql
@@ -843,10 +855,21 @@ BEGIN
     END IF;
     IF problem IS NOT NULL THEN
         rows_moved := true;
+        problem := problem || '; drop the job (sessionize.drop_job) and create it again, or restore the column';
+    ELSE
+        -- a measure that no longer analyzes over the source, or whose type
+        -- changed with a column it uses: runs refuse it (the sessions stay
+        -- as they were) until the column is back or the measures are set
+        -- again, which rebuilds
+        problem := sessionize._measures_problem(p_job_id);
+        IF problem IS NOT NULL THEN
+            problem := problem || format('; set the measures again (sessionize.alter_job(%s, measures => ...)), or restore the column', p_job_id);
+        END IF;
+    END IF;
+    IF problem IS NOT NULL THEN
         -- recorded unless a run holds the job: that run fails with the same reason
         UPDATE sessionize.job_state s
-        SET last_error = problem || '; drop the job (sessionize.drop_job) and create it again, or restore the column',
-            last_error_at = now()
+        SET last_error = problem, last_error_at = now()
         WHERE s.job_id IN (SELECT x.job_id FROM sessionize.job_state x WHERE x.job_id = p_job_id
                            FOR UPDATE SKIP LOCKED);
     END IF;

@@ -114,7 +114,7 @@ FROM generate_series(1, 90) i;
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT * FROM ms.differences();
 
--- a measure over a column that was renamed: the run fails, naming it
+-- a measure over a column that was renamed: the run fails
 ALTER TABLE ms.ev RENAME amount TO amt;
 \set VERBOSITY sqlstate
 SELECT sessionize.run_job(:job);
@@ -328,6 +328,70 @@ RESET ROLE;
 SELECT sessionize.run_job(:wjob);
 \set VERBOSITY default
 SELECT sessionize.drop_job(:wjob, drop_target => true);
+
+-- ---------------------------------------------------------------------------
+-- A measure that no longer fits its source after DDL: the DDL marks the job
+-- broken and runs refuse it, rather than fail on an unknown column or
+-- write values of another type into the measure's column (a sum of an int
+-- column is bigint; of a numeric column, numeric, which the bigint column
+-- would round)
+-- ---------------------------------------------------------------------------
+SET ROLE regress_ms_owner;
+CREATE TABLE ms.dd (uid int, ts timestamptz, qty int, page text);
+CREATE INDEX ON ms.dd (uid, ts);
+INSERT INTO ms.dd SELECT i % 3, timestamptz '2026-01-01' + i * interval '1 minute', i, 'p' || i % 4
+FROM generate_series(1, 30) i;
+SELECT sessionize.create_job('ms.dd', 'uid', 'ts', interval '10 minutes',
+                             measures => 'sum(qty) AS units, count(page) AS pages') AS djob \gset
+RESET ROLE;
+SET client_min_messages = warning;
+SELECT events_inserted FROM sessionize.run_job(:djob);
+-- (the job's id is not shown: it depends on the tests before)
+CREATE FUNCTION ms.dd_error() RETURNS text LANGUAGE sql
+AS $$ SELECT regexp_replace(last_error, '(job |alter_job\()[0-9]+', '\1N', 'g')
+      FROM sessionize.job_state s JOIN sessionize.jobs j USING (job_id) WHERE j.source = 'ms.dd'::regclass $$;
+-- a rename: broken until the column is back
+ALTER TABLE ms.dd RENAME COLUMN qty TO quantity;
+SELECT ms.dd_error();
+INSERT INTO ms.dd VALUES (1, '2026-01-01 01:00', 7, 'x');
+\set VERBOSITY sqlstate
+SELECT sessionize.run_job(:djob);
+\set VERBOSITY default
+ALTER TABLE ms.dd RENAME COLUMN quantity TO qty;
+SELECT events_inserted, full_rebuild FROM sessionize.run_job(:djob);
+SELECT ms.dd_error();
+SELECT count(*) AS verify_differences FROM sessionize.verify(:djob);
+-- a type change that keeps the measures' types is no problem
+ALTER TABLE ms.dd ALTER COLUMN page TYPE varchar(10);
+SELECT ms.dd_error();
+-- one that changes a measure's type: refused, with the measure named
+ALTER TABLE ms.dd ALTER COLUMN qty TYPE numeric;
+SELECT ms.dd_error();
+INSERT INTO ms.dd VALUES (1, '2026-01-01 01:05', 2.5, 'y');
+\set VERBOSITY sqlstate
+SELECT sessionize.run_job(:djob);
+\set VERBOSITY default
+SELECT units FROM ms.dd_sessions WHERE uid = 1 ORDER BY session_start DESC LIMIT 1;
+-- set again, the measure gets its new type and the next run rebuilds
+SET ROLE regress_ms_owner;
+SELECT sessionize.alter_job(:djob, measures => 'sum(qty) AS units, count(page) AS pages');
+RESET ROLE;
+SELECT full_rebuild FROM sessionize.run_job(:djob);
+SELECT format_type(atttypid, atttypmod) AS units_type FROM pg_attribute
+WHERE attrelid = 'ms.dd_sessions'::regclass AND attname = 'units';
+SELECT count(*) AS verify_differences FROM sessionize.verify(:djob);
+CREATE VIEW ms.dd_reference AS
+SELECT uid, min(ts) AS session_start, sum(qty) AS units, count(page) AS pages FROM (
+    SELECT uid, ts, qty, page, count(*) FILTER (WHERE gap_before) OVER (PARTITION BY uid ORDER BY ts) AS n
+    FROM (SELECT *, ts - lag(ts) OVER (PARTITION BY uid ORDER BY ts) > interval '10 minutes'
+                    OR lag(ts) OVER (PARTITION BY uid ORDER BY ts) IS NULL AS gap_before FROM ms.dd) a) b
+GROUP BY uid, n;
+SELECT count(*) AS differences FROM (
+    (SELECT uid, session_start, units, pages FROM ms.dd_sessions EXCEPT ALL TABLE ms.dd_reference)
+    UNION ALL
+    (TABLE ms.dd_reference EXCEPT ALL SELECT uid, session_start, units, pages FROM ms.dd_sessions)) d;
+SELECT sessionize.drop_job(:djob, drop_target => true);
+RESET client_min_messages;
 
 DROP SCHEMA ms CASCADE;
 DROP ROLE regress_ms_owner;

@@ -51,6 +51,7 @@ PG_FUNCTION_INFO_V1(sessionize_verify);
 PG_FUNCTION_INFO_V1(sessionize_run_job);
 PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 PG_FUNCTION_INFO_V1(sessionize_job_time);
+PG_FUNCTION_INFO_V1(sessionize_measures_problem_sql);
 
 #define MAX_API_ARGS 9
 
@@ -586,4 +587,39 @@ sessionize_run_due_jobs(PG_FUNCTION_ARGS)
 	}
 	sessionize_prune_history();
 	return (Datum) 0;
+}
+
+/*
+ * _measures_problem(job_id bigint) returns text: why the job's measures no
+ * longer fit its source ('SQLSTATE: message'), or NULL (see
+ * sessionize_measures_problem()).  Who may call it: not PUBLIC; the DDL
+ * event trigger's _reconcile_capture() calls it as the extension owner.
+ * As whom it runs: the catalog is read as the extension owner, each
+ * measure analyzed as the job owner, restricted.
+ */
+Datum
+sessionize_measures_problem_sql(PG_FUNCTION_ARGS)
+{
+	int64		job_id = PG_GETARG_INT64(0);
+	MemoryContext callercxt = CurrentMemoryContext;
+	JobRecord	rec;
+	char	   *problem;
+	text	   *result = NULL;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sessionize_catalog_read_job(job_id, &rec);
+	problem = sessionize_measures_problem(job_id, rec.source, rec.owner,
+										  sessionize_catalog_read_measures(job_id), false);
+	if (problem != NULL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		result = cstring_to_text(problem);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+	if (result == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(result);
 }

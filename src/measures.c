@@ -28,6 +28,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_collation.h"
@@ -44,6 +45,7 @@
 #include "parser/parser.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 #include "utils/ruleutils.h"
 
 #include "measures.h"
@@ -380,3 +382,141 @@ sessionize_parse_measures(const char *text, Oid source, const char *user_column,
 	sessionize_restore(&saved);
 	return result;
 }
+
+/* What check_one_measure() reports through the error context. */
+typedef struct MeasureCheckContext
+{
+	int64		job_id;
+	const JobMeasure *measure;
+} MeasureCheckContext;
+
+static void
+measure_check_error_callback(void *arg)
+{
+	MeasureCheckContext *mc = (MeasureCheckContext *) arg;
+
+	errcontext("measure \"%s\" of job " INT64_FORMAT ": %s",
+			   mc->measure->name, mc->job_id, mc->measure->definition);
+}
+
+/*
+ * Analyze one stored measure over the source (qualified name "source")
+ * again, and check that it is still of the type its target column has
+ * (m->type).  An analysis that fails raises its error; a type that is no
+ * longer m->type is an error too with throw_error, else the problem
+ * returned (NULL: none).  Caller has become the job owner, restricted,
+ * with search_path pinned: analysis runs type input functions for the
+ * definition's constants.  Nothing is executed.
+ */
+static char *
+check_one_measure(int64 job_id, Oid source, const char *source_name, const JobMeasure *m,
+				  bool throw_error)
+{
+	char	   *sql = psprintf("SELECT %s FROM %s e", m->definition, source_name);
+	MeasureCheckContext mc = {job_id, m};
+	ErrorContextCallback errcb;
+	List	   *raw;
+	Query	   *query;
+	TargetEntry *tle;
+	char	   *type;
+
+	errcb.callback = measure_check_error_callback;
+	errcb.arg = (void *) &mc;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	query = parse_analyze_fixedparams(linitial(raw), sql, NULL, 0, NULL);
+	if (list_length(query->targetList) != 1 || list_length(query->rtable) != 1 ||
+		linitial_node(RangeTblEntry, query->rtable)->relid != source)
+		elog(ERROR, "measure \"%s\" of job " INT64_FORMAT " is not one expression over the source",
+			 m->name, job_id);
+	tle = linitial_node(TargetEntry, query->targetList);
+	type = format_type_with_typemod(exprType((Node *) tle->expr), exprTypmod((Node *) tle->expr));
+	error_context_stack = errcb.previous;
+	if (strcmp(type, m->type) != 0 && !throw_error)
+		return psprintf("42804: measure \"%s\" of job " INT64_FORMAT " is now of type %s, not %s, as a column it uses changed type",
+						m->name, job_id, type, m->type);
+	if (strcmp(type, m->type) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("measure \"%s\" of job " INT64_FORMAT " is now of type %s, not %s",
+						m->name, job_id, type, m->type),
+				 errdetail("A column it uses changed type."),
+				 errhint("Set the job's measures again with sessionize.alter_job(" INT64_FORMAT ", measures => ...), which rebuilds its sessions.",
+						 job_id)));
+	return NULL;
+}
+
+/*
+ * Do a job's stored measures still fit its source?  Each is analyzed over
+ * the source again as the job owner, restricted: a column it uses that was
+ * renamed, dropped or changed type (so that the measure's type is no longer
+ * its target column's), a function that was dropped, are found here rather
+ * than by a run that would write values of another type.  With
+ * throw_error, the first problem is raised; otherwise it is returned as
+ * 'SQLSTATE: message' (NULL: none), each measure checked in a
+ * subtransaction of its own.
+ */
+char *
+sessionize_measures_problem(int64 job_id, Oid source, Oid owner, List *measures,
+							bool throw_error)
+{
+	char	   *relname = get_rel_name(source);
+	char	   *nspname = relname ? get_namespace_name(get_rel_namespace(source)) : NULL;
+	char	   *source_name;
+	char	   *volatile problem = NULL;
+	ListCell   *lc;
+
+	if (measures == NIL || nspname == NULL)
+		return NULL;			/* (a missing source is reported elsewhere) */
+	source_name = quote_qualified_identifier(nspname, relname);
+
+	foreach(lc, measures)
+	{
+		JobMeasure *m = lfirst(lc);
+		SessionizeIdentity saved;
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+
+		if (throw_error)
+		{
+			sessionize_become(owner, true, &saved);
+			(void) check_one_measure(job_id, source, source_name, m, true);
+			sessionize_restore(&saved);
+			continue;
+		}
+
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+		PG_TRY();
+		{
+			sessionize_become(owner, true, &saved);
+			problem = check_one_measure(job_id, source, source_name, m, false);
+			sessionize_restore(&saved);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			/* (aborting the subtransaction restores the user and the GUCs) */
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			problem = psprintf("%s: measure \"%s\" of job " INT64_FORMAT " no longer fits its source: %s",
+							   unpack_sql_state(edata->sqlerrcode), m->name, job_id, edata->message);
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+		if (problem != NULL)
+			return problem;
+	}
+	return NULL;
+}
+

@@ -22,4 +22,7 @@ extern List *sessionize_parse_measures(const char *text, Oid source,
 									   const char *user_column,
 									   const char *time_column);
 
+extern char *sessionize_measures_problem(int64 job_id, Oid source, Oid owner,
+										 List *measures, bool throw_error);
+
 #endif							/* SESSIONIZE_MEASURES_H */

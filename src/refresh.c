@@ -63,6 +63,7 @@
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
+#include "measures.h"
 #include "refresh.h"
 #include "security.h"
 #include "session_srf.h"
@@ -548,6 +549,7 @@ sessionize_read_job(int64 job_id, bool lock, JobInfo *job)
 						   "a column of its sessions", BOOLOID, true);
 	job->measures = sessionize_catalog_read_measures(job_id);
 	check_measure_columns(job);
+	(void) sessionize_measures_problem(job_id, job->source, job->owner, job->measures, true);
 	if (lock)
 		check_capture_installed(job);
 
