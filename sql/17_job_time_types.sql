@@ -50,6 +50,13 @@ FROM pg_attribute WHERE attrelid IN ('tt_ms_s'::regclass, 'tt_ts_s'::regclass)
   AND attname IN ('user_id', 'session_start', 'last_event_at', 'session_end')
 ORDER BY 1, attnum;
 
+-- text and smallint values are read too
+SELECT sessionize.alter_job(:ms_job, gap => '1800000'::text, allowed_lateness => 1000::smallint);
+SELECT sessionize.alter_job(:ts_job, gap => '30 minutes'::text, allowed_lateness => '10 minutes'::text);
+SELECT job_id = :ms_job AS ms, gap, integer_gap, allowed_lateness, integer_allowed_lateness
+FROM sessionize.jobs WHERE job_id IN (:ms_job, :ts_job) ORDER BY job_id;
+SELECT sessionize.alter_job(:ms_job, allowed_lateness => 600000);
+
 -- the wrong kind, and values out of range
 \set VERBOSITY terse
 SELECT sessionize.create_job('tt_ms', 'user_id', 'ts', interval '30 minutes', target => 'x');
