@@ -230,6 +230,13 @@ SELECT sessionize.drop_job(:mjob, drop_target => true);
 -- position is in the measure list, not in the statement)
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x FROM pg_authid --');
 \echo :LAST_ERROR_SQLSTATE
+-- a NULL column, or source, with measures: the body's error, no crash
+SELECT sessionize.create_job('ms.ev', NULL, 'ts', interval '10 minutes', measures => 'sum(amount) AS x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT sessionize.create_job('ms.ev', 'uid', NULL, interval '10 minutes', measures => 'sum(amount) AS x');
+\echo :LAST_ERROR_SQLSTATE
+SELECT sessionize.create_job(NULL, 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x');
+\echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x; DROP TABLE ms.ev; --');
 \echo :LAST_ERROR_SQLSTATE
 SELECT sessionize.create_job('ms.ev', 'uid', 'ts', interval '10 minutes', measures => 'sum(amount) AS x WHERE true');
