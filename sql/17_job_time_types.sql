@@ -67,6 +67,11 @@ SELECT sessionize.create_job('tt_ms', 'user_id', 'ts', 'half an hour', target =>
 SELECT sessionize.create_job('tt_ms', 'user_id', 'ts', 0, target => 'x');
 SELECT sessionize.create_job('tt_ms', 'user_id', 'ts', 1000, target => 'x', allowed_lateness => -1);
 SELECT sessionize.create_job('tt_ms', 'user_id', 'ts', NULL::bigint, target => 'x');
+-- no such time column, or one of a type no job takes: the body says so,
+-- whatever the gap's type
+SELECT sessionize.create_job('tt_ms', 'user_id', 'nope', 1800000::bigint, target => 'x');
+SELECT sessionize.create_job('tt_ms', 'user_id', 'user_id', 1800000::bigint, target => 'x');
+SELECT sessionize.create_job('tt_ms', 'user_id', 'user_id', interval '30 minutes', target => 'x');
 SELECT sessionize.alter_job(:ms_job, gap => interval '1 hour');
 SELECT sessionize.alter_job(:ts_job, gap => 3600000);
 SELECT sessionize.alter_job(:ms_job, allowed_lateness => -5);
