@@ -52,7 +52,9 @@ ORDER BY 1, attnum;
 
 -- text and smallint values are read too
 SELECT sessionize.alter_job(:ms_job, gap => '1800000'::text, allowed_lateness => 1000::smallint);
-SELECT sessionize.alter_job(:ts_job, gap => '30 minutes'::text, allowed_lateness => '10 minutes'::text);
+SELECT sessionize.alter_job(:ts_job, gap => '30 minutes'::text, allowed_lateness => '10 minutes'::varchar);
+CREATE DOMAIN tt_millis AS bigint CHECK (VALUE >= 0);
+SELECT sessionize.alter_job(:ms_job, gap => 1800000::tt_millis);
 SELECT job_id = :ms_job AS ms, gap, integer_gap, allowed_lateness, integer_allowed_lateness
 FROM sessionize.jobs WHERE job_id IN (:ms_job, :ts_job) ORDER BY job_id;
 SELECT sessionize.alter_job(:ms_job, allowed_lateness => 600000);
@@ -148,4 +150,5 @@ SELECT sessionize._job_time(9223372036854775807, NULL::timestamptz) AS infinite,
 SELECT sessionize.drop_job(:ms_job, drop_target => true), sessionize.drop_job(:ts_job, drop_target => true);
 DROP FUNCTION tt_reference_diff(text, text, text);
 DROP TABLE tt_ms, tt_ts;
+DROP DOMAIN tt_millis;
 RESET client_min_messages;

@@ -236,7 +236,10 @@ convert_time_arg(FunctionCallInfo fcinfo, int k, Oid timetype, const char *argna
 	targs->interval[k] = targs->integer[k] = (Datum) 0;
 	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
 		return;
-	argtype = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	/* (a domain as its base type; varchar is text) */
+	argtype = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, argno));
+	if (argtype == VARCHAROID)
+		argtype = TEXTOID;
 	if (sessionize_is_job_time_type(timetype))
 		want_integer = (timetype == INT8OID);
 	else
