@@ -599,17 +599,12 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION sessionize._job_time(bigint, anyelement) IS
 'Internal: a time of job_state (job time units) as a value of the type of the second argument (timestamptz, timestamp or bigint)';
 
--- The same as text, in the time column's type, as job_status shows it.
+-- The same as text, in the time column's type, as job_status shows it
+-- (and run_job() returns it): the type's output function, in C.
 CREATE FUNCTION sessionize._job_time_text(ticks bigint, time_type regtype)
 RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-    SELECT CASE time_type
-           WHEN 'timestamptz'::regtype THEN sessionize._job_time(ticks, NULL::timestamptz)::text
-           WHEN 'timestamp'::regtype THEN sessionize._job_time(ticks, NULL::timestamp)::text
-           ELSE ticks::text END
-$fn$;
+AS 'MODULE_PATHNAME', 'sessionize_job_time_text_sql'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sessionize._job_time_text(bigint, regtype) IS
 'Internal: a time of job_state (job time units) as text in the job''s time type, for job_status';
 

@@ -38,8 +38,10 @@ SELECT job_id = :job AS first_job, next_start = last_run_at + interval '1 hour' 
 FROM sessionize.job_status ORDER BY job_id;
 -- the history: one row per run, as its owner saw it
 SELECT job_id = :job AS first_job, runner, status, events_inserted, sessions_inserted,
-       full_rebuild, finished_at >= started_at AS finished, pid = pg_backend_pid() AS my_pid
-FROM sessionize.job_run_details ORDER BY run_id;
+       full_rebuild, finished_at >= started_at AS finished, pid = pg_backend_pid() AS my_pid,
+       watermark, watermark = (SELECT s.watermark FROM sessionize.job_status s WHERE s.job_id = d.job_id)
+       AS job_watermark
+FROM sessionize.job_run_details d ORDER BY run_id;
 
 -- Not due yet: nothing runs, though there are changes.
 INSERT INTO due.ev VALUES (1, '2026-01-01 09:00'), (1, '2026-01-01 09:02'), (3, '2026-01-01 00:01');

@@ -51,23 +51,10 @@ PG_FUNCTION_INFO_V1(sessionize_verify);
 PG_FUNCTION_INFO_V1(sessionize_run_job);
 PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 PG_FUNCTION_INFO_V1(sessionize_job_time);
+PG_FUNCTION_INFO_V1(sessionize_job_time_text_sql);
 PG_FUNCTION_INFO_V1(sessionize_measures_problem_sql);
 
 #define MAX_API_ARGS 9
-
-/*
- * A time in job time units (see sessionize.job_state) as text, in the
- * output form of its type.
- */
-static Datum
-job_time_text(Oid timetype, int64 ticks)
-{
-	Oid			typoutput;
-	bool		typisvarlena;
-
-	getTypeOutputInfo(timetype, &typoutput, &typisvarlena);
-	return CStringGetTextDatum(OidOutputFunctionCall(typoutput, Int64GetDatum(ticks)));
-}
 
 /*
  * _job_time(ticks bigint, "like" anyelement) returns anyelement: a time in
@@ -76,25 +63,54 @@ job_time_text(Oid timetype, int64 ticks)
  * it: anyone (it is internal, but reads nothing and builds only a value
  * any caller could write); it runs as the caller.
  */
+static void
+check_job_time_type(Oid type)
+{
+	if (!sessionize_is_job_time_type(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("job times are timestamptz, timestamp or bigint, not %s",
+						format_type_be(type))));
+}
+
+/* A time in job time units must be a value of its type: a timestamp in range. */
+static void
+check_job_time(Oid type, int64 ticks)
+{
+	if (type != INT8OID && !TIMESTAMP_NOT_FINITE(ticks) && !IS_VALID_TIMESTAMP(ticks))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+}
+
 Datum
 sessionize_job_time(PG_FUNCTION_ARGS)
 {
 	Oid			type = get_fn_expr_argtype(fcinfo->flinfo, 1);
 	int64		ticks;
 
-	if (!sessionize_is_job_time_type(type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("job times are timestamptz, timestamp or bigint, not %s",
-						format_type_be(type))));
+	check_job_time_type(type);
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	ticks = PG_GETARG_INT64(0);
-	if (type != INT8OID && !TIMESTAMP_NOT_FINITE(ticks) && !IS_VALID_TIMESTAMP(ticks))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
+	check_job_time(type, ticks);
 	PG_RETURN_INT64(ticks);
+}
+
+/*
+ * _job_time_text(ticks bigint, time_type regtype) returns text: the same
+ * as _job_time(), as text in the output form of time_type.  Who may call
+ * it and as whom it runs: as for _job_time().
+ */
+Datum
+sessionize_job_time_text_sql(PG_FUNCTION_ARGS)
+{
+	int64		ticks = PG_GETARG_INT64(0);
+	Oid			type = PG_GETARG_OID(1);
+
+	check_job_time_type(type);
+	check_job_time(type, ticks);
+	PG_RETURN_DATUM(sessionize_job_time_text(type, ticks));
 }
 
 /*
@@ -428,14 +444,18 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 	bool		isnull;
 	MeasureArgs margs = {.argno = 6, .isnull = true};
 	TimeArgs	targs = {.argno = {1, 2}, .expand = PG_NARGS() == 7};
+	Oid			timetype = InvalidOid;
 
-	if (targs.expand && !PG_ARGISNULL(0))
+	if (targs.expand && !PG_ARGISNULL(0) &&
+		!(PG_ARGISNULL(1) && PG_ARGISNULL(2) && PG_ARGISNULL(6)))
 	{
-		/* the job's source, columns and time type (no such job: the body says so) */
+		/*
+		 * A gap, a lateness or measures to read: the job's source, columns
+		 * and time type (no such job: the body says so).
+		 */
 		Oid			source = InvalidOid;
 		char	   *user_column = NULL;
 		char	   *time_column = NULL;
-		Oid			timetype = InvalidOid;
 		bool		found;
 
 		if (SPI_connect() != SPI_OK_CONNECT)
@@ -443,11 +463,14 @@ sessionize_alter_job(PG_FUNCTION_ARGS)
 		found = sessionize_catalog_job_columns(PG_GETARG_INT64(0), &source,
 											   &user_column, &time_column, &timetype);
 		SPI_finish();
-		convert_time_arg(fcinfo, 0, timetype, "gap", &targs);
-		convert_time_arg(fcinfo, 1, timetype, "allowed_lateness", &targs);
 		if (found && !PG_ARGISNULL(6))
 			parse_measure_arg(fcinfo, 6, source, user_column, time_column, timetype,
 							  PG_GETARG_INT64(0), &margs);
+	}
+	if (targs.expand)
+	{
+		convert_time_arg(fcinfo, 0, timetype, "gap", &targs);
+		convert_time_arg(fcinfo, 1, timetype, "allowed_lateness", &targs);
 	}
 	(void) call_body_as_extension_owner(fcinfo, "sessionize._alter_job", &isnull, &margs, &targs);
 	PG_RETURN_VOID();
@@ -525,7 +548,7 @@ sessionize_run_job(PG_FUNCTION_ARGS)
 	values[3] = Int64GetDatum(res.sessions_updated);
 	values[4] = Int64GetDatum(res.sessions_deleted);
 	values[5] = Int64GetDatum(res.late_events);
-	values[6] = res.have_watermark ? job_time_text(res.time_type, res.watermark) : (Datum) 0;
+	values[6] = res.have_watermark ? sessionize_job_time_text(res.time_type, res.watermark) : (Datum) 0;
 	nulls[6] = !res.have_watermark;
 	values[7] = BoolGetDatum(res.full_rebuild);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -578,7 +601,7 @@ sessionize_run_due_jobs(PG_FUNCTION_ARGS)
 		values[7] = Int64GetDatum(report.res.sessions_closed);
 		values[8] = Int64GetDatum(report.res.late_events);
 		values[9] = report.res.have_watermark && !report.failed ?
-			job_time_text(report.res.time_type, report.res.watermark) : (Datum) 0;
+			sessionize_job_time_text(report.res.time_type, report.res.watermark) : (Datum) 0;
 		nulls[9] = !report.res.have_watermark;
 		values[10] = BoolGetDatum(report.res.full_rebuild);
 		nulls[11] = (report.message == NULL);

@@ -32,6 +32,21 @@
 #include "job_catalog.h"
 #include "security.h"
 
+/*
+ * A time in job time units (see job_catalog.h) as text, in the output form
+ * of its type: how job_status, run_job(), run_due_jobs() and the run
+ * history show a watermark.
+ */
+Datum
+sessionize_job_time_text(Oid timetype, int64 ticks)
+{
+	Oid			typoutput;
+	bool		typisvarlena;
+
+	getTypeOutputInfo(timetype, &typoutput, &typisvarlena);
+	return CStringGetTextDatum(OidOutputFunctionCall(typoutput, Int64GetDatum(ticks)));
+}
+
 /* Keep in step with sessionize._job_object(job_id, 'log') in the install script. */
 char *
 sessionize_job_log_name(int64 job_id)
@@ -532,13 +547,11 @@ static const char *const history_finish_sql =
 "WITH r(job_id, runner, started_at, status, ev_ins, ev_del, late, s_ins, s_upd, s_del, s_closed, "
 "       full_rebuild, watermark, message) AS ("
 "  VALUES ($2::bigint, $3::text, $4::timestamptz, $5::text, $6::bigint, $7::bigint, $8::bigint, "
-"          $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::boolean, $14::bigint, $15::text)), "
+"          $9::bigint, $10::bigint, $11::bigint, $12::bigint, $13::boolean, $14::text, $15::text)), "
 "upd AS (UPDATE sessionize.job_run_details d SET finished_at = pg_catalog.clock_timestamp(), "
 "          status = r.status, events_inserted = r.ev_ins, events_deleted = r.ev_del, late_events = r.late, "
 "          sessions_inserted = r.s_ins, sessions_updated = r.s_upd, sessions_deleted = r.s_del, "
-"          sessions_closed = r.s_closed, full_rebuild = r.full_rebuild, "
-"          watermark = sessionize._job_time_text(r.watermark, (SELECT j.time_type FROM sessionize.jobs j "
-"                                                               WHERE j.job_id = r.job_id)), "
+"          sessions_closed = r.s_closed, full_rebuild = r.full_rebuild, watermark = r.watermark, "
 "          message = r.message "
 "        FROM r WHERE d.run_id = $1 RETURNING 1) "
 "INSERT INTO sessionize.job_run_details (job_id, runner, pid, started_at, finished_at, status, "
@@ -546,8 +559,7 @@ static const char *const history_finish_sql =
 "    sessions_deleted, sessions_closed, full_rebuild, watermark, message) "
 "SELECT r.job_id, r.runner, pg_catalog.pg_backend_pid(), r.started_at, pg_catalog.clock_timestamp(), "
 "       r.status, r.ev_ins, r.ev_del, r.late, r.s_ins, r.s_upd, r.s_del, r.s_closed, r.full_rebuild, "
-"       sessionize._job_time_text(r.watermark, (SELECT j.time_type FROM sessionize.jobs j "
-"                                                WHERE j.job_id = r.job_id)), r.message "
+"       r.watermark, r.message "
 "FROM r WHERE $1 = 0 AND EXISTS (SELECT 1 FROM sessionize.jobs j WHERE j.job_id = r.job_id)";
 
 void
@@ -557,7 +569,7 @@ sessionize_catalog_history_finish(int64 run_id, int64 job_id, const char *runner
 {
 	Oid			types[15] = {INT8OID, INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID,
 		INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	BOOLOID, INT8OID, TEXTOID};
+	BOOLOID, TEXTOID, TEXTOID};
 	Datum		values[15];
 	char		nulls[15];
 	int			i;
@@ -578,7 +590,8 @@ sessionize_catalog_history_finish(int64 run_id, int64 job_id, const char *runner
 		values[10] = Int64GetDatum(res->sessions_deleted);
 		values[11] = Int64GetDatum(res->sessions_closed);
 		values[12] = BoolGetDatum(res->full_rebuild);
-		values[13] = Int64GetDatum(res->watermark);
+		values[13] = res->have_watermark ? sessionize_job_time_text(res->time_type, res->watermark)
+			: (Datum) 0;
 		nulls[13] = res->have_watermark ? ' ' : 'n';
 	}
 	else

@@ -110,6 +110,7 @@ typedef struct ScheduledJob
 #define RUNNER_RUN_DUE_JOBS		"run_due_jobs"
 
 /* The unqualified name of a job's change log (in schema sessionize). */
+extern Datum sessionize_job_time_text(Oid timetype, int64 ticks);
 extern char *sessionize_job_log_name(int64 job_id);
 /* The same, qualified and quoted for SQL text. */
 extern char *sessionize_job_log_qualified(int64 job_id);
