@@ -51,6 +51,7 @@
 #include "utils/typcache.h"
 
 #include "compat.h"
+#include "first_last.h"
 
 PG_FUNCTION_INFO_V1(first_trans);
 PG_FUNCTION_INFO_V1(last_trans);
@@ -165,24 +166,37 @@ first_last_image_cmp(Datum a, Datum b, int16 typlen, bool typbyval)
 }
 
 /*
- * Compare (at1, value1) with the state's best row, times first, then values
- * (NULL larger than any value), then the values' bytes: < 0, 0 or > 0.
+ * Compare the rows (at1, value1) and (at2, value2) of one value type, as
+ * first() and last() order them: times first, then values under cmp (the
+ * type's default btree comparison) and collation, NULL larger than any
+ * value, then the values' bytes: < 0, 0 or > 0.  Also the order of a job's
+ * full build (measures_build.c).
  */
+int
+sessionize_first_last_compare(FmgrInfo *cmp, Oid collation, int16 typlen, bool typbyval,
+							  int64 at1, Datum value1, bool isnull1,
+							  int64 at2, Datum value2, bool isnull2)
+{
+	int32		c;
+
+	if (at1 != at2)
+		return at1 < at2 ? -1 : 1;
+	if (isnull1 || isnull2)
+		return (int) isnull1 - (int) isnull2;
+	c = DatumGetInt32(FunctionCall2Coll(cmp, collation, value1, value2));
+	if (c != 0)
+		return c;
+	return first_last_image_cmp(value1, value2, typlen, typbyval);
+}
+
+/* Compare (at1, value1) with the state's best row. */
 static int
 first_last_cmp(const FirstLastOrdering *ord, int64 at1, Datum value1,
 			   bool isnull1, const FirstLastState *st)
 {
-	int32		c;
-
-	if (at1 != st->at)
-		return at1 < st->at ? -1 : 1;
-	if (isnull1 || st->isnull)
-		return (int) isnull1 - (int) st->isnull;
-	c = DatumGetInt32(FunctionCall2Coll(&ord->typentry->cmp_proc_finfo,
-										ord->collation, value1, st->value));
-	if (c != 0)
-		return c;
-	return first_last_image_cmp(value1, st->value, st->typlen, st->typbyval);
+	return sessionize_first_last_compare(&ord->typentry->cmp_proc_finfo, ord->collation,
+										 st->typlen, st->typbyval, at1, value1, isnull1,
+										 st->at, st->value, st->isnull);
 }
 
 /*

@@ -400,6 +400,25 @@ measure_check_error_callback(void *arg)
 }
 
 /*
+ * A stored measure's definition analyzed over the source (qualified name
+ * source_name), whose columns it names as e.<column>: its target entry,
+ * the source the query's only range table entry (varno 1).  As the current
+ * user; nothing is executed.
+ */
+TargetEntry *
+sessionize_analyze_measure(Oid source, const char *source_name, const char *definition)
+{
+	char	   *sql = psprintf("SELECT %s FROM %s e", definition, source_name);
+	List	   *raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	Query	   *query = parse_analyze_fixedparams(linitial(raw), sql, NULL, 0, NULL);
+
+	if (list_length(query->targetList) != 1 || list_length(query->rtable) != 1 ||
+		linitial_node(RangeTblEntry, query->rtable)->relid != source)
+		elog(ERROR, "measure %s is not one expression over the source", definition);
+	return linitial_node(TargetEntry, query->targetList);
+}
+
+/*
  * Analyze one stored measure over the source (qualified name "source")
  * again, and check that it is still of the type its target column has
  * (m->type).  An analysis that fails raises its error; a type that is no
@@ -412,11 +431,8 @@ static char *
 check_one_measure(int64 job_id, Oid source, const char *source_name, const JobMeasure *m,
 				  bool throw_error)
 {
-	char	   *sql = psprintf("SELECT %s FROM %s e", m->definition, source_name);
 	MeasureCheckContext mc = {job_id, m};
 	ErrorContextCallback errcb;
-	List	   *raw;
-	Query	   *query;
 	TargetEntry *tle;
 	char	   *type;
 
@@ -425,13 +441,7 @@ check_one_measure(int64 job_id, Oid source, const char *source_name, const JobMe
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
 
-	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
-	query = parse_analyze_fixedparams(linitial(raw), sql, NULL, 0, NULL);
-	if (list_length(query->targetList) != 1 || list_length(query->rtable) != 1 ||
-		linitial_node(RangeTblEntry, query->rtable)->relid != source)
-		elog(ERROR, "measure \"%s\" of job " INT64_FORMAT " is not one expression over the source",
-			 m->name, job_id);
-	tle = linitial_node(TargetEntry, query->targetList);
+	tle = sessionize_analyze_measure(source, source_name, m->definition);
 	type = format_type_with_typemod(exprType((Node *) tle->expr), exprTypmod((Node *) tle->expr));
 	error_context_stack = errcb.previous;
 	if (strcmp(type, m->type) != 0 && !throw_error)

@@ -14,6 +14,7 @@
 #define SESSIONIZE_MEASURES_H
 
 #include "nodes/pg_list.h"
+#include "nodes/primnodes.h"
 
 #include "job_catalog.h"
 
@@ -22,6 +23,8 @@ extern List *sessionize_parse_measures(const char *text, Oid source,
 									   const char *user_column,
 									   const char *time_column);
 
+extern TargetEntry *sessionize_analyze_measure(Oid source, const char *source_name,
+											   const char *definition);
 extern char *sessionize_measures_problem(int64 job_id, Oid source, Oid owner,
 										 List *measures, bool throw_error);
 

@@ -58,12 +58,14 @@
 #include "catalog/pg_operator.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "measures.h"
+#include "measures_build.h"
 #include "refresh.h"
 #include "security.h"
 #include "session_srf.h"
@@ -635,11 +637,13 @@ run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
 
 /*
  * The statement that rebuilds the target from the whole source: with
- * sessionize() when the job has no measures, else with the sessions and
- * their measures grouped in one statement.
+ * sessionize() when the job has no measures; else from built, the name of
+ * a registered tuplestore of the sessions and their measures
+ * (measures_build.c), or if NULL with the sessions and their measures
+ * grouped in one statement.
  */
 static char *
-rebuild_sql(const JobInfo *job)
+rebuild_sql(const JobInfo *job, const char *built)
 {
 	StringInfoData q;
 
@@ -659,7 +663,8 @@ rebuild_sql(const JobInfo *job)
 						 "       (SELECT count(*) FROM ins), 0::bigint, "
 						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 						 "FROM wm2 w",
-						 job->log_name, grouped_sessions_sql(job, 1, 5, 8),
+						 job->log_name,
+						 built != NULL ? psprintf("SELECT * FROM %s", built) : grouped_sessions_sql(job, 1, 5, 8),
 						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
 						 measure_values(job, "s"));
 		return q.data;
@@ -977,7 +982,8 @@ sessionize_verify_job(int64 job_id, Tuplestorestate *result, TupleDesc desc)
 
 /* Run one of the pass's statements as the job owner; it returns one row. */
 static void
-run_as_owner(const JobInfo *job, const char *sql, int expected, bool full_scan, RunResult *res)
+run_as_owner(const JobInfo *job, const char *sql, int expected, bool full_scan,
+			 Snapshot snapshot, RunResult *res)
 {
 	Oid			types[RUN_NPARAMS];
 	Datum		values[RUN_NPARAMS];
@@ -1009,7 +1015,19 @@ run_as_owner(const JobInfo *job, const char *sql, int expected, bool full_scan, 
 		(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	}
-	ret = SPI_execute_with_args(sql, RUN_NPARAMS, types, values, nulls, false, 0);
+	if (snapshot == InvalidSnapshot)
+		ret = SPI_execute_with_args(sql, RUN_NPARAMS, types, values, nulls, false, 0);
+	else
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, RUN_NPARAMS, types);
+
+		if (plan == NULL)
+			elog(ERROR, "job " INT64_FORMAT " could not prepare its statement: %s",
+				 job->job_id, SPI_result_code_string(SPI_result));
+		ret = SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot,
+								   false, true, 0);
+		SPI_freeplan(plan);
+	}
 	sessionize_restore(&saved);
 	if (ret != expected)
 		elog(ERROR, "job " INT64_FORMAT " statement failed: %s",
@@ -1031,16 +1049,78 @@ run_as_owner(const JobInfo *job, const char *sql, int expected, bool full_scan, 
 	}
 }
 
-/* The full build, with sessionize() reporting its progress meanwhile. */
-static void
+/* The name under which a native build's sessions are read. */
+#define BUILT_SESSIONS "sessionize_built_sessions"
+
+/*
+ * The full build of a job with measures, natively (measures_build.c): the
+ * sessions and their measures computed in one pass as the job owner,
+ * restricted, then written by rebuild_sql() from that tuplestore, which the
+ * statement reads as a named relation.  The pass and the statement (which
+ * also empties the change log) share one snapshot, so that no change is
+ * both missed by the pass and taken from the log.  False (nothing done)
+ * when that build does not apply to the job or gave up.
+ */
+static bool
+run_native_build(const JobInfo *job, RunResult *res, char **why)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	SessionTimeKind kind = job->time_type == TIMESTAMPTZOID ? SESSION_TIME_TIMESTAMPTZ :
+		job->time_type == TIMESTAMPOID ? SESSION_TIME_TIMESTAMP : SESSION_TIME_BIGINT;
+	SessionizeIdentity saved;
+	Tuplestorestate *built;
+	TupleDesc	desc;
+	EphemeralNamedRelation enr;
+
+	sessionize_become(job->owner, true, &saved);
+	PushActiveSnapshot(snapshot);
+	built = sessionize_build_measures(job->source, job->source_name, job->user_column,
+									  job->time_column, kind, job->gap_ticks,
+									  job->measures, &desc, why);
+	PopActiveSnapshot();
+	sessionize_restore(&saved);
+	if (built == NULL)
+	{
+		UnregisterSnapshot(snapshot);
+		return false;
+	}
+
+	enr = palloc0(sizeof(EphemeralNamedRelationData));
+	enr->md.name = BUILT_SESSIONS;
+	enr->md.reliddesc = InvalidOid;
+	enr->md.tupdesc = desc;
+	enr->md.enrtype = ENR_NAMED_TUPLESTORE;
+	enr->md.enrtuples = tuplestore_tuple_count(built);
+	enr->reldata = built;
+	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
+		elog(ERROR, "could not register the sessions of job " INT64_FORMAT, job->job_id);
+	run_as_owner(job, rebuild_sql(job, BUILT_SESSIONS), SPI_OK_SELECT, false, snapshot, res);
+	if (SPI_unregister_relation(BUILT_SESSIONS) != SPI_OK_REL_UNREGISTER)
+		elog(ERROR, "could not unregister the sessions of job " INT64_FORMAT, job->job_id);
+	tuplestore_end(built);
+	UnregisterSnapshot(snapshot);
+	return true;
+}
+
+/*
+ * The full build, with sessionize() reporting its progress meanwhile.  For
+ * a job with measures, returns how they were computed (a sentence for the
+ * build's NOTICE); else NULL.
+ */
+static char *
 run_full_build(const JobInfo *job, RunResult *res)
 {
-	char	   *sql = rebuild_sql(job);
+	char	   *sql;
+	char	   *why = NULL;
+
+	if (job->measures != NIL && run_native_build(job, res, &why))
+		return "Its measures were computed in the same pass over the source.";
+	sql = rebuild_sql(job, NULL);
 
 	sessionize_report_progress(job->job_id, BUILD_PROGRESS_ROWS);
 	PG_TRY();
 	{
-		run_as_owner(job, sql, SPI_OK_SELECT, job->measures != NIL, res);
+		run_as_owner(job, sql, SPI_OK_SELECT, job->measures != NIL, InvalidSnapshot, res);
 	}
 	PG_CATCH();
 	{
@@ -1049,6 +1129,9 @@ run_full_build(const JobInfo *job, RunResult *res)
 	}
 	PG_END_TRY();
 	sessionize_report_progress(0, 0);
+	if (job->measures == NIL)
+		return NULL;
+	return psprintf("Its measures were computed with SQL, since %s.", why);
 }
 
 /*
@@ -1237,6 +1320,7 @@ sessionize_run(int64 job_id, RunResult *res)
 		SessionizeIdentity saved;
 		int			ret;
 		bool		index_after = target_has_no_index(&job);
+		char	   *how;
 
 		/* empty the target first: new sessions may reuse old keys */
 		sessionize_become(job.owner, true, &saved);
@@ -1245,13 +1329,14 @@ sessionize_run(int64 job_id, RunResult *res)
 		if (ret != SPI_OK_DELETE)
 			elog(ERROR, "could not empty the target of job " INT64_FORMAT, job.job_id);
 		res->sessions_deleted = SPI_processed;
-		run_full_build(&job, res);
+		how = run_full_build(&job, res);
 		if (index_after)
 			index_target(&job);
 		ereport(NOTICE,
 				(errmsg("job " INT64_FORMAT ": built %s from %s: " INT64_FORMAT " events in " INT64_FORMAT " sessions",
 						job.job_id, job.target_name, job.source_name,
-						res->events_inserted, res->sessions_inserted)));
+						res->events_inserted, res->sessions_inserted),
+				 how != NULL ? errdetail_internal("%s", how) : 0));
 	}
 	else
 	{
@@ -1263,7 +1348,7 @@ sessionize_run(int64 job_id, RunResult *res)
 		 * log.
 		 */
 		if (!sessionize_apply_inserts(&job, res) || log_has(&job, "true"))
-			run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, false, res);
+			run_as_owner(&job, incremental_sql(&job), SPI_OK_SELECT, false, InvalidSnapshot, res);
 	}
 
 	/* sessions that the watermark passed are closed */

@@ -278,8 +278,8 @@ is_citus_table(Oid distcatalog, Oid relid)
  * row-level security applies, if any member is not a plain table, or if
  * any is a Citus table.
  */
-static List *
-direct_scan_members(Oid relid)
+List *
+sessionize_direct_scan_members(Oid relid)
 {
 	List	   *members;
 	List	   *leaves = NIL;
@@ -515,7 +515,7 @@ sessionize_relation(PG_FUNCTION_ARGS)
 									  get_hash_memory_limit(),
 									  true, srf_emit, srf_replay, srf);
 
-	leaves = direct_scan_members(relid);
+	leaves = sessionize_direct_scan_members(relid);
 	if (leaves != NIL)
 	{
 		user_sessions_expect(srf->users, estimate_rows(leaves));

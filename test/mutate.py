@@ -115,13 +115,19 @@ FILE_STAGES = {
     # measures: parsed at create_job()/alter_job() (14_measures), run by
     # every job with measures (14, 07's seeds with measures, 13's upgrade)
     "src/measures.c": [
-        ("regress", ["14_measures"]),
+        ("regress", ["14_measures", "18_measures_build"]),
         ("regress", ["07_jobs_random", "13_upgrade"]),
         ("regress", {"except": ALGORITHM_ONLY}),
     ],
     "src/first_last.c": [
         ("regress", ["15_first_last"]),
-        ("regress", ["14_measures", "07_jobs_random"]),
+        ("regress", ["14_measures", "18_measures_build", "07_jobs_random"]),
+    ],
+    # the one-pass full build of jobs with measures: its own test, then
+    # every test that builds a job with measures
+    "src/measures_build.c": [
+        ("regress", ["18_measures_build"]),
+        ("regress", ["14_measures", "17_job_time_types", "07_jobs_random"]),
     ],
     # the worker's files, with one TAP stage (one baseline run when they
     # are measured together): the worker's TAP files 005-008; 001, where
@@ -174,6 +180,7 @@ DEFAULT_SAMPLE = {
     "src/apply_inserts.c": 100,
     "src/measures.c": 60,
     "src/first_last.c": 80,
+    "src/measures_build.c": 100,
 }
 DEFAULT_SAMPLE_OTHER = 60
 

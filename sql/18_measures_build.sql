@@ -1,0 +1,186 @@
+-- A job's full build with measures in one pass (src/measures_build.c):
+-- every aggregate it computes natively, with FILTER, DISTINCT, NULLs, ties
+-- and a NULL user, on timestamptz and bigint times, each build compared
+-- with a plain-SQL GROUP BY over the same rows; and each reason it leaves
+-- the build to SQL (events out of order, also after a sweep, the memory
+-- limit, a measure it does not compute, a source it does not read
+-- directly), whose result must be the same.
+SET client_min_messages = notice;
+CREATE SCHEMA mb;
+
+-- Events in time order, as an event log writes them: 40 users (and NULL),
+-- times with ties, NULLs in every measured column.
+CREATE TABLE mb.ev (uid int, ts timestamptz, page text, name text COLLATE "C", amount numeric,
+                    qty int, small smallint, big bigint, ok boolean, kind text);
+SELECT setseed(0.18);
+INSERT INTO mb.ev
+SELECT CASE WHEN i % 97 = 0 THEN NULL ELSE i % 40 END,
+       timestamptz '2026-03-01' + (i / 3) * interval '2 minutes' + (i % 3 / 2) * interval '1 minute'
+         + CASE WHEN i % 11 = 0 THEN interval '50 minutes' * (i % 7) ELSE interval '0' END,
+       CASE WHEN i % 13 = 0 THEN NULL ELSE '/p/' || (hashint4(i) & 7) END,
+       CASE WHEN i % 17 = 0 THEN NULL ELSE chr(65 + (hashint4(i * 7) & 15)) || chr(97 + (i % 3)) END,
+       CASE WHEN i % 19 = 0 THEN NULL ELSE round(((hashint4(i) & 9999) / 100.0)::numeric, 1 + i % 3) END,
+       CASE WHEN i % 23 = 0 THEN NULL ELSE hashint4(i) % 1000 END,
+       CASE WHEN i % 29 = 0 THEN NULL ELSE (hashint4(i) % 100)::smallint END,
+       CASE WHEN i % 31 = 0 THEN NULL ELSE 4611686018427387904 + i END,
+       CASE WHEN i % 37 = 0 THEN NULL ELSE hashint4(i) % 5 <> 0 END,
+       CASE WHEN hashint4(i + 1) % 4 = 0 THEN 'buy' ELSE 'view' END
+FROM generate_series(1, 3000) i;
+-- ties: more events of a user at one time, with other pages (some NULL)
+INSERT INTO mb.ev
+SELECT uid, ts, CASE WHEN qty % 2 = 0 THEN NULL ELSE '/tie/' || (hashint4(qty) & 3) END,
+       name, amount + 1, qty, small, big, NOT ok, kind
+FROM mb.ev WHERE qty % 7 = 0;
+-- (storage in time order)
+CREATE TABLE mb.ev_sorted AS SELECT * FROM mb.ev ORDER BY ts;
+DROP TABLE mb.ev;
+ALTER TABLE mb.ev_sorted RENAME TO ev;
+CREATE INDEX ON mb.ev (uid, ts);
+
+\set measures 'count(*) AS n, count(page) AS pages_seen, count(DISTINCT page) AS pages, count(DISTINCT name) AS names, sum(amount) AS revenue, sum(qty) AS units, sum(small) AS smalls, sum(big) AS bigs, min(name) AS first_name, max(amount) AS top, max(page) FILTER (WHERE kind = ''buy'') AS top_bought, bool_and(ok) AS all_ok, every(ok) AS every_ok, bool_or(ok) AS any_ok, first(page) AS landing, last(page) AS exit, first(name) AS first_by_time, count(*) FILTER (WHERE kind = ''buy'') AS buys, sum(amount) FILTER (WHERE ok) AS ok_revenue, count(DISTINCT page) FILTER (WHERE kind = ''view'') AS viewed'
+
+-- The reference: sessions by LAG and a running count, then GROUP BY with
+-- the same aggregates; first and last by array_agg ordered by time, then
+-- value (NULL last), as first() and last() break ties.
+CREATE FUNCTION mb.reference(src regclass) RETURNS TABLE (uid int, session_start timestamptz, last_event_at timestamptz,
+    event_count bigint, n bigint, pages_seen bigint, pages bigint, names bigint, revenue numeric, units bigint,
+    smalls bigint, bigs numeric, first_name text, top numeric, top_bought text, all_ok boolean, every_ok boolean,
+    any_ok boolean, landing text, exit text, first_by_time text, buys bigint, ok_revenue numeric, viewed bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY EXECUTE format($q$
+    SELECT uid, min(ts), max(ts), count(*), count(*), count(page), count(DISTINCT page), count(DISTINCT name),
+           sum(amount), sum(qty), sum(small), sum(big), min(name)::text, max(amount),
+           max(page) FILTER (WHERE kind = 'buy'), bool_and(ok), every(ok), bool_or(ok),
+           (array_agg(page ORDER BY ts, page NULLS LAST))[1],
+           (array_agg(page ORDER BY ts DESC, page DESC NULLS FIRST))[1],
+           (array_agg(name::text ORDER BY ts, name NULLS LAST))[1],
+           count(*) FILTER (WHERE kind = 'buy'), sum(amount) FILTER (WHERE ok),
+           count(DISTINCT page) FILTER (WHERE kind = 'view')
+    FROM (SELECT *, count(*) FILTER (WHERE gap_before) OVER (PARTITION BY uid ORDER BY ts) AS s
+          FROM (SELECT *, lag(ts) OVER (PARTITION BY uid ORDER BY ts) IS NULL
+                          OR ts - lag(ts) OVER (PARTITION BY uid ORDER BY ts) > interval '30 minutes' AS gap_before
+                FROM %s) a) b
+    GROUP BY uid, s$q$, src);
+END $$;
+CREATE FUNCTION mb.differences(src regclass, target regclass) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE d bigint;
+BEGIN
+  EXECUTE format($q$
+    SELECT count(*) FROM (
+      (SELECT uid, session_start, last_event_at, event_count, n, pages_seen, pages, names, revenue, units, smalls,
+              bigs, first_name::text, top, top_bought, all_ok, every_ok, any_ok, landing, exit, first_by_time::text,
+              buys, ok_revenue, viewed FROM %s
+       EXCEPT ALL SELECT * FROM mb.reference(%L))
+      UNION ALL
+      (SELECT * FROM mb.reference(%L)
+       EXCEPT ALL SELECT uid, session_start, last_event_at, event_count, n, pages_seen, pages, names, revenue, units,
+              smalls, bigs, first_name::text, top, top_bought, all_ok, every_ok, any_ok, landing, exit,
+              first_by_time::text, buys, ok_revenue, viewed FROM %s)) d$q$, target, src, src, target) INTO d;
+  RETURN d;
+END $$;
+
+-- In time order: one pass (the NOTICE's DETAIL says so), equal to the reference
+SELECT sessionize.create_job('mb.ev', 'uid', 'ts', interval '30 minutes', measures => :'measures') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.ev', 'mb.ev_sessions') AS differences;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+-- the sums past the largest bigint, the NULL user, NULL-only measures are there
+SELECT count(*) FILTER (WHERE bigs > 9223372036854775807) AS bigs_past_bigint,
+       count(*) FILTER (WHERE uid IS NULL) AS null_user_sessions,
+       count(*) FILTER (WHERE top_bought IS NULL) AS no_buy_sessions,
+       count(*) FILTER (WHERE landing IS NULL) AS null_landing
+FROM mb.ev_sessions;
+-- incremental runs after the one-pass build stay exact
+INSERT INTO mb.ev SELECT uid, ts + interval '3 days', page, name, amount, qty, small, big, ok, kind FROM mb.ev WHERE uid < 5;
+DELETE FROM mb.ev WHERE uid = 7 AND ts < '2026-03-01 03:00';
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.ev', 'mb.ev_sessions') AS differences;
+-- TRUNCATE rebuilds, in one pass again
+CREATE TABLE mb.ev_copy AS SELECT * FROM mb.ev;
+TRUNCATE mb.ev;
+INSERT INTO mb.ev SELECT * FROM mb.ev_copy ORDER BY ts;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.ev', 'mb.ev_sessions') AS differences;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- Out of time order: the pass gives up at the first late event, SQL builds
+CREATE TABLE mb.shuffled AS SELECT * FROM mb.ev ORDER BY hashint4(qty) # hashtext(page), ts DESC;
+SELECT sessionize.create_job('mb.shuffled', 'uid', 'ts', interval '30 minutes', measures => :'measures') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.shuffled', 'mb.shuffled_sessions') AS differences;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- Each user's events in order, but one joins a session that a sweep wrote
+-- already (the latest time read was more than a gap past it): the pass
+-- gives up there too.  1200 rows, so that a sweep runs after 1024.
+CREATE TABLE mb.swept (LIKE mb.ev);
+INSERT INTO mb.swept (uid, ts, page, amount, kind)
+SELECT 1 + i % 3, timestamptz '2026-03-01' + i * interval '1 second', '/s/' || i % 5, i, 'view'
+FROM generate_series(1, 600) i ORDER BY i;
+INSERT INTO mb.swept (uid, ts, page, amount, kind)
+SELECT 4, timestamptz '2026-03-02' + i * interval '1 second', '/t/' || i % 5, i, 'buy'
+FROM generate_series(1, 600) i ORDER BY i;
+INSERT INTO mb.swept (uid, ts, page, amount, kind) VALUES (1, '2026-03-01 00:10:01', '/late', 1, 'view');
+SELECT sessionize.create_job('mb.swept', 'uid', 'ts', interval '30 minutes', measures => :'measures') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.swept', 'mb.swept_sessions') AS differences;
+SELECT event_count FROM mb.swept_sessions WHERE uid = 1;
+SELECT sessionize.drop_job(:job, drop_target => true);
+-- without the late event, the sweeps write sessions early and it completes
+DELETE FROM mb.swept WHERE page = '/late';
+SELECT sessionize.create_job('mb.swept', 'uid', 'ts', interval '30 minutes', measures => :'measures') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.swept', 'mb.swept_sessions') AS differences;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- Sessions open at once beyond the hash memory limit: SQL builds
+SET work_mem = '64kB';
+SET hash_mem_multiplier = 1;
+CREATE TABLE mb.many AS
+SELECT u AS uid, timestamptz '2026-03-01' + i * interval '1 minute' AS ts, '/m/' || (u + i) % 9 AS page,
+       NULL::text AS name, (u * i % 100)::numeric AS amount, i AS qty, NULL::smallint AS small,
+       NULL::bigint AS big, true AS ok, 'view' AS kind
+FROM generate_series(1, 5) i, generate_series(1, 2000) u ORDER BY i, u;
+SELECT sessionize.create_job('mb.many', 'uid', 'ts', interval '30 minutes', measures => :'measures') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+RESET work_mem;
+RESET hash_mem_multiplier;
+SELECT mb.differences('mb.many', 'mb.many_sessions') AS differences;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- A source it does not read directly (a partitioned table): SQL builds
+CREATE TABLE mb.parted (LIKE mb.ev) PARTITION BY RANGE (ts);
+CREATE TABLE mb.parted_1 PARTITION OF mb.parted FOR VALUES FROM (MINVALUE) TO (MAXVALUE);
+INSERT INTO mb.parted SELECT * FROM mb.ev ORDER BY ts;
+SELECT sessionize.create_job('mb.parted', 'uid', 'ts', interval '30 minutes', measures => :'measures') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT mb.differences('mb.parted', 'mb.parted_sessions') AS differences;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- bigint epoch times (milliseconds), in one pass
+CREATE TABLE mb.evb AS
+SELECT uid, (extract(epoch FROM ts) * 1000)::bigint AS t, page, amount FROM mb.ev ORDER BY ts;
+SELECT sessionize.create_job('mb.evb', 'uid', 't', 1800000,
+    measures => 'sum(amount) AS revenue, first(page) AS landing, last(page) AS exit, count(DISTINCT page) AS pages, max(amount) FILTER (WHERE page IS NOT NULL) AS top') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+CREATE VIEW mb.evb_reference AS
+SELECT uid, min(t) AS session_start, count(*) AS event_count, sum(amount) AS revenue,
+       (array_agg(page ORDER BY t, page NULLS LAST))[1] AS landing,
+       (array_agg(page ORDER BY t DESC, page DESC NULLS FIRST))[1] AS exit,
+       count(DISTINCT page) AS pages, max(amount) FILTER (WHERE page IS NOT NULL) AS top
+FROM (SELECT *, count(*) FILTER (WHERE gap_before) OVER (PARTITION BY uid ORDER BY t) AS s
+      FROM (SELECT *, lag(t) OVER (PARTITION BY uid ORDER BY t) IS NULL
+                      OR t - lag(t) OVER (PARTITION BY uid ORDER BY t) > 1800000 AS gap_before FROM mb.evb) a) b
+GROUP BY uid, s;
+SELECT count(*) AS differences FROM (
+    (SELECT uid, session_start, event_count, revenue, landing, exit, pages, top FROM mb.evb_sessions
+     EXCEPT ALL TABLE mb.evb_reference)
+    UNION ALL
+    (TABLE mb.evb_reference
+     EXCEPT ALL SELECT uid, session_start, event_count, revenue, landing, exit, pages, top FROM mb.evb_sessions)) d;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+RESET client_min_messages;
+DROP SCHEMA mb CASCADE;

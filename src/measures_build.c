@@ -1,0 +1,1021 @@
+/*-------------------------------------------------------------------------
+ *
+ * measures_build.c
+ *	  A job's full build with measures in one pass over its source, with
+ *	  no sort: each user's current session and its measures' states kept
+ *	  in a hash table, the measures computed natively.
+ *
+ * PostgreSQL's own aggregation of a job's measures costs, on the measures
+ * benchmark, more than twice a whole build without measures even over
+ * rows already grouped by session (test/bench/measures.sh, "floor"); the
+ * SQL build also sorts the source for the window function that finds the
+ * sessions.  This build reads the source once, in storage order, as
+ * sessionize() does, and updates each session's measures as its events
+ * come, for the aggregates it knows:
+ *
+ *	count(*), count(x), count(DISTINCT x): counted (distinct values kept
+ *		per session and told apart at its end by hash, then by the type's
+ *		default equality under the call's collation, as DISTINCT compares
+ *		them);
+ *	sum(x) of smallint, integer (a bigint), bigint and numeric (a numeric):
+ *		added exactly, as PostgreSQL's sum() adds them;
+ *	an aggregate with a sort operator (min, max, and any aggregate declared
+ *		with SORTOP, which by definition returns the first value in that
+ *		operator's order): the value kept that the operator puts first;
+ *	bool_and, every, bool_or;
+ *	sessionize.first(x, at) and last(x, at): the row that
+ *		sessionize_first_last_compare() puts first or last;
+ *
+ * each with or without FILTER, over any arguments (evaluated with the
+ * executor's expressions, as the job owner).  A list with any other
+ * measure, an expression around an aggregate, an ORDER BY inside one, is
+ * built with SQL instead (refresh.c); so is a source that is not one plain
+ * table read directly (partitions, views, row-level security, ...).
+ *
+ * A session is complete when its user's next event is more than a gap
+ * later, so each user's events must come in time order; event logs are
+ * written so.  The first event that comes out of order, or a table that
+ * outgrows the hash memory limit (work_mem times hash_mem_multiplier),
+ * ends the pass: NULL is returned and the caller builds with SQL, whose
+ * result is the same.  Memory therefore stays within the limit whatever
+ * the source.
+ *
+ * Runs as the current user: the caller has made the job owner current,
+ * restricted, with search_path pinned, since the measures' arguments and
+ * filters are code the owner wrote.
+ *
+ * Copyright (c) 2026, the sessionize developers
+ *
+ * src/measures_build.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "access/stratnum.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "common/int.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "first_last.h"
+#include "job_catalog.h"
+#include "measures.h"
+#include "measures_build.h"
+#include "session_srf.h"
+
+/* The table's memory is measured every so many rows. */
+#define BUILD_MEMORY_EVERY	1024
+/* Its blocks are no larger, so that what is allocated is about what is used. */
+#define BUILD_MAX_BLOCK		(256 * 1024)
+/* The users' states are carved from blocks of this size. */
+#define BUILD_ARENA_BLOCK	(64 * 1024)
+/* count(DISTINCT): a session's values are kept once while no more than these. */
+#define BUILD_DISTINCT_SCAN	16
+
+/* The aggregates this build computes. */
+typedef enum BuildKind
+{
+	BUILD_COUNT,				/* count(*), count(x) */
+	BUILD_COUNT_DISTINCT,		/* count(DISTINCT x) */
+	BUILD_SUM_INT,				/* sum(smallint), sum(integer): bigint */
+	BUILD_SUM_INT8,				/* sum(bigint): numeric */
+	BUILD_SUM_NUMERIC,			/* sum(numeric) */
+	BUILD_SORTOP,				/* min, max: the value the sort operator puts first */
+	BUILD_AND,					/* bool_and, every */
+	BUILD_OR,					/* bool_or */
+	BUILD_FIRST,				/* sessionize.first(x, at) */
+	BUILD_LAST					/* sessionize.last(x, at) */
+} BuildKind;
+
+/* One measure: what it computes, over what. */
+typedef struct BuildMeasure
+{
+	BuildKind	kind;
+	ExprState  *arg;			/* NULL for count(*) */
+	ExprState  *at;				/* first, last: the time */
+	ExprState  *filter;			/* NULL: none */
+	Oid			argtype;
+	int16		typlen;
+	bool		typbyval;
+	Oid			collation;		/* the call's input collation */
+	FmgrInfo	cmp;			/* SORTOP, COUNT_DISTINCT: the sort or equality
+								 * operator (bool); FIRST, LAST: the btree
+								 * comparison (int) */
+	FmgrInfo	hash;			/* COUNT_DISTINCT: the hash function */
+} BuildMeasure;
+
+/* count(DISTINCT x): a value kept, with its hash. */
+typedef struct BuildDistinct
+{
+	uint32		hash;
+	Datum		value;
+} BuildDistinct;
+
+/* A measure's state in one session: as small as it can be, one per user. */
+typedef struct BuildState
+{
+	union
+	{
+		int64		n;			/* COUNT; SUM_INT's sum */
+#ifdef HAVE_INT128
+		int128		sum;		/* SUM_INT8 */
+#endif
+		Datum		value;		/* SUM_NUMERIC, SORTOP, AND, OR, FIRST, LAST */
+		struct
+		{
+			BuildDistinct *vals;	/* COUNT_DISTINCT: the values so far */
+			int32		nvals;
+			int32		maxvals;
+		}			d;
+	}			u;
+	int64		at;				/* FIRST, LAST: the value's time */
+	bool		empty;			/* no input yet */
+	bool		valnull;		/* FIRST, LAST: the value is NULL */
+} BuildState;
+
+/* One user: its current session, and that session's measures' states. */
+typedef struct BuildUser
+{
+	Datum		key;
+	uint32		hash;
+	char		status;			/* simplehash's */
+	int64		start;
+	int64		last;
+	int64		count;
+	BuildState *states;
+} BuildUser;
+
+typedef struct Build Build;
+
+static inline uint32 build_user_hash(Build *b, Datum key);
+static inline bool build_user_equal(Build *b, Datum x, Datum y);
+
+#define SH_PREFIX builduser
+#define SH_ELEMENT_TYPE BuildUser
+#define SH_KEY_TYPE Datum
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) build_user_hash((Build *) (tb)->private_data, k)
+#define SH_EQUAL(tb, a, b) build_user_equal((Build *) (tb)->private_data, a, b)
+#define SH_SCOPE static inline
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) (a)->hash
+#define SH_DEFINE
+#define SH_DECLARE
+#include "lib/simplehash.h"
+
+/* Everything one build works with. */
+struct Build
+{
+	int			nmeasures;
+	BuildMeasure *measures;
+	SessionTimeKind kind;
+	SessionRule rule;
+	/* the user: how to hash and compare it */
+	Oid			user_collation;
+	int16		user_typlen;
+	bool		user_byval;
+	bool		int_key;
+	FmgrInfo	hash_fn;
+	FmgrInfo	eq_fn;
+	/* the table, and everything the sessions keep */
+	MemoryContext cxt;
+	builduser_hash *users;
+	BuildUser	null_user;
+	bool		null_user_seen;
+	size_t		memory_limit;
+	char	   *arena;			/* where the next user's states go */
+	Size		arena_left;
+	int64		max_time;		/* the latest time read so far */
+	ExprContext *econtext;
+	/* the result */
+	TupleDesc	desc;
+	Tuplestorestate *result;
+	Datum	   *values;
+	bool	   *nulls;
+};
+
+static inline uint32
+build_user_hash(Build *b, Datum key)
+{
+	if (b->int_key)
+	{
+		uint64		v = (uint64) DatumGetInt64(key);
+
+		return murmurhash32((uint32) (v ^ (v >> 32)));
+	}
+	return DatumGetUInt32(FunctionCall1Coll(&b->hash_fn, b->user_collation, key));
+}
+
+static inline bool
+build_user_equal(Build *b, Datum x, Datum y)
+{
+	if (b->int_key)
+		return x == y;
+	return DatumGetBool(FunctionCall2Coll(&b->eq_fn, b->user_collation, x, y));
+}
+
+/* ----------------------------------------------------------------------
+ * The measures
+ * ----------------------------------------------------------------------
+ */
+
+/* A value kept in the build's context; a varlena detoasted. */
+static Datum
+build_copy(Build *b, const BuildMeasure *m, Datum value)
+{
+	MemoryContext old = MemoryContextSwitchTo(b->cxt);
+	Datum		copy;
+
+	if (m->typlen == -1)
+		copy = PointerGetDatum(PG_DETOAST_DATUM_COPY(value));
+	else
+		copy = datumCopy(value, m->typbyval, m->typlen);
+	MemoryContextSwitchTo(old);
+	return copy;
+}
+
+static void
+build_free(const BuildMeasure *m, Datum value)
+{
+	if (!m->typbyval)
+		pfree(DatumGetPointer(value));
+}
+
+/*
+ * Can this build compute the measure whose analyzed expression is expr?
+ * If so, fill *m (expressions prepared in the current memory context).
+ */
+static bool
+build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
+{
+	Aggref	   *agg;
+	int			nargs;
+	HeapTuple	tup;
+	Oid			sortop;
+	Expr	   *arg = NULL;
+
+	if (!IsA(expr, Aggref))
+		return false;
+	agg = (Aggref *) expr;
+	if (agg->aggorder != NIL || agg->aggkind != AGGKIND_NORMAL || agg->aggvariadic ||
+		agg->agglevelsup != 0 || agg->aggdirectargs != NIL)
+		return false;
+	nargs = list_length(agg->args);
+	if (nargs >= 1)
+		arg = linitial_node(TargetEntry, agg->args)->expr;
+
+	memset(m, 0, sizeof(BuildMeasure));
+	m->collation = agg->inputcollid;
+	if (agg->aggdistinct != NIL)
+	{
+		TypeCacheEntry *tc;
+
+		if (agg->aggfnoid != F_COUNT_ANY || nargs != 1)
+			return false;
+		m->kind = BUILD_COUNT_DISTINCT;
+		m->argtype = exprType((Node *) arg);
+
+		/*
+		 * DISTINCT compares with the type's default btree equality; the
+		 * values are told apart by hash first, so the hash operator class
+		 * must have that same equality.
+		 */
+		tc = lookup_type_cache(m->argtype, TYPECACHE_EQ_OPR | TYPECACHE_HASH_PROC_FINFO |
+							   TYPECACHE_HASH_OPFAMILY | TYPECACHE_BTREE_OPFAMILY);
+		if (!OidIsValid(tc->eq_opr) || !OidIsValid(tc->btree_opf) ||
+			!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->hash_opf) ||
+			get_opfamily_member(tc->hash_opf, m->argtype, m->argtype,
+								HTEqualStrategyNumber) != tc->eq_opr)
+			return false;
+		fmgr_info(get_opcode(tc->eq_opr), &m->cmp);
+		fmgr_info_copy(&m->hash, &tc->hash_proc_finfo, CurrentMemoryContext);
+	}
+	else
+	{
+		switch (agg->aggfnoid)
+		{
+			case F_COUNT_:
+				m->kind = BUILD_COUNT;
+				arg = NULL;
+				break;
+			case F_COUNT_ANY:
+				m->kind = BUILD_COUNT;
+				break;
+			case F_SUM_INT2:
+			case F_SUM_INT4:
+				m->kind = BUILD_SUM_INT;
+				break;
+#ifdef HAVE_INT128
+			case F_SUM_INT8:
+				m->kind = BUILD_SUM_INT8;
+				break;
+#endif
+			case F_SUM_NUMERIC:
+				m->kind = BUILD_SUM_NUMERIC;
+				break;
+			case F_BOOL_AND:
+			case F_EVERY:
+				m->kind = BUILD_AND;
+				break;
+			case F_BOOL_OR:
+				m->kind = BUILD_OR;
+				break;
+			default:
+				tup = SearchSysCache1(AGGFNOID, ObjectIdGetDatum(agg->aggfnoid));
+				if (!HeapTupleIsValid(tup))
+					return false;
+				sortop = ((Form_pg_aggregate) GETSTRUCT(tup))->aggsortop;
+				ReleaseSysCache(tup);
+				if (OidIsValid(sortop) && nargs == 1)
+				{
+					m->kind = BUILD_SORTOP;
+					fmgr_info(get_opcode(sortop), &m->cmp);
+				}
+				else if (nargs == 2 && get_func_namespace(agg->aggfnoid) == sessionize_schema &&
+						 (strcmp(get_func_name(agg->aggfnoid), "first") == 0 ||
+						  strcmp(get_func_name(agg->aggfnoid), "last") == 0))
+				{
+					TypeCacheEntry *tc;
+
+					m->kind = strcmp(get_func_name(agg->aggfnoid), "first") == 0 ?
+						BUILD_FIRST : BUILD_LAST;
+					tc = lookup_type_cache(exprType((Node *) arg), TYPECACHE_CMP_PROC_FINFO);
+					if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
+						return false;
+					fmgr_info_copy(&m->cmp, &tc->cmp_proc_finfo, CurrentMemoryContext);
+					m->at = ExecInitExpr(expression_planner(lsecond_node(TargetEntry, agg->args)->expr),
+										 NULL);
+				}
+				else
+					return false;
+				break;
+		}
+		if (m->kind != BUILD_COUNT && arg == NULL)
+			return false;
+		if (arg != NULL)
+			m->argtype = exprType((Node *) arg);
+	}
+	if (arg != NULL)
+	{
+		get_typlenbyval(m->argtype, &m->typlen, &m->typbyval);
+		m->arg = ExecInitExpr(expression_planner(arg), NULL);
+	}
+	if (agg->aggfilter != NULL)
+		m->filter = ExecInitExpr(expression_planner(agg->aggfilter), NULL);
+	return true;
+}
+
+/* count(DISTINCT x): order two kept values by hash. */
+static int
+build_distinct_hash_cmp(const void *a, const void *b)
+{
+	uint32		ha = ((const BuildDistinct *) a)->hash;
+	uint32		hb = ((const BuildDistinct *) b)->hash;
+
+	return (ha > hb) - (ha < hb);
+}
+
+/*
+ * count(DISTINCT x) of a session's values: sorted by hash, then, among
+ * values of one hash, those equal to none before them.
+ */
+static int64
+build_count_distinct(BuildMeasure *m, BuildDistinct *vals, int n)
+{
+	int64		count = 0;
+	int			i = 0;
+
+	qsort(vals, n, sizeof(BuildDistinct), build_distinct_hash_cmp);
+	while (i < n)
+	{
+		int			j = i;
+
+		while (j < n && vals[j].hash == vals[i].hash)
+			j++;
+		for (int a = i; a < j; a++)
+		{
+			bool		seen = false;
+
+			for (int c = i; c < a && !seen; c++)
+				seen = DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation,
+													  vals[c].value, vals[a].value));
+			if (!seen)
+				count++;
+		}
+		i = j;
+	}
+	return count;
+}
+
+/* A bigint sum as numeric, as sum(bigint) gives it. */
+#ifdef HAVE_INT128
+static Datum
+build_int128_numeric(int128 v)
+{
+	char		buf[48];
+	int			pos = sizeof(buf);
+	bool		neg = v < 0;
+	uint128		u = neg ? -(uint128) v : (uint128) v;
+
+	if (v >= PG_INT64_MIN && v <= PG_INT64_MAX)
+		return NumericGetDatum(int64_to_numeric((int64) v));
+	buf[--pos] = '\0';
+	do
+	{
+		buf[--pos] = '0' + (int) (u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (neg)
+		buf[--pos] = '-';
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf + pos),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+#endif
+
+/* One row's input to one measure's state (the row is the econtext's scan tuple). */
+static void
+build_add(Build *b, BuildMeasure *m, BuildState *st)
+{
+	ExprContext *econtext = b->econtext;
+	Datum		d = (Datum) 0;
+	bool		isnull = false;
+
+	if (m->filter != NULL)
+	{
+		Datum		f = ExecEvalExprSwitchContext(m->filter, econtext, &isnull);
+
+		if (isnull || !DatumGetBool(f))
+			return;
+	}
+	if (m->arg != NULL)
+		d = ExecEvalExprSwitchContext(m->arg, econtext, &isnull);
+
+	switch (m->kind)
+	{
+		case BUILD_COUNT:
+			if (!isnull)
+				st->u.n++;
+			break;
+		case BUILD_COUNT_DISTINCT:
+			{
+				uint32		h;
+
+				if (isnull)
+					break;
+				h = DatumGetUInt32(FunctionCall1Coll(&m->hash, m->collation, d));
+
+				/*
+				 * A value kept already is not kept again, while they are few
+				 * enough to look through (beyond, build_count_distinct()
+				 * still counts each once).
+				 */
+				if (st->u.d.nvals <= BUILD_DISTINCT_SCAN)
+					for (int i = 0; i < st->u.d.nvals; i++)
+						if (st->u.d.vals[i].hash == h &&
+							DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation,
+														   st->u.d.vals[i].value, d)))
+							return;
+				if (st->u.d.nvals == st->u.d.maxvals)
+				{
+					MemoryContext old = MemoryContextSwitchTo(b->cxt);
+
+					st->u.d.maxvals = Max(4, st->u.d.maxvals * 2);
+					st->u.d.vals = st->u.d.vals == NULL ?
+						palloc(st->u.d.maxvals * sizeof(BuildDistinct)) :
+						repalloc(st->u.d.vals, st->u.d.maxvals * sizeof(BuildDistinct));
+					MemoryContextSwitchTo(old);
+				}
+				st->u.d.vals[st->u.d.nvals].hash = h;
+				st->u.d.vals[st->u.d.nvals].value = build_copy(b, m, d);
+				st->u.d.nvals++;
+			}
+			break;
+		case BUILD_SUM_INT:
+			if (isnull)
+				break;
+			if (pg_add_s64_overflow(st->u.n, getBaseType(m->argtype) == INT2OID ?
+									(int64) DatumGetInt16(d) : (int64) DatumGetInt32(d),
+									&st->u.n))
+				ereport(ERROR,
+						(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+						 errmsg("bigint out of range")));
+			st->empty = false;
+			break;
+#ifdef HAVE_INT128
+		case BUILD_SUM_INT8:
+			if (isnull)
+				break;
+			st->u.sum += DatumGetInt64(d);
+			st->empty = false;
+			break;
+#endif
+		case BUILD_SUM_NUMERIC:
+			if (isnull)
+				break;
+			if (st->empty)
+				st->u.value = build_copy(b, m, d);
+			else
+			{
+				/* (added in the row's memory, kept in the build's) */
+				MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
+				Datum		sum = DirectFunctionCall2(numeric_add, st->u.value, d);
+
+				MemoryContextSwitchTo(old);
+				build_free(m, st->u.value);
+				st->u.value = build_copy(b, m, sum);
+			}
+			st->empty = false;
+			break;
+		case BUILD_SORTOP:
+			if (isnull)
+				break;
+			/* (of equal values the later, as min() and max() take it) */
+			if (st->empty ||
+				!DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation, st->u.value, d)))
+			{
+				Datum		copy = build_copy(b, m, d);
+
+				if (!st->empty)
+					build_free(m, st->u.value);
+				st->u.value = copy;
+			}
+			st->empty = false;
+			break;
+		case BUILD_AND:
+		case BUILD_OR:
+			if (isnull)
+				break;
+			if (st->empty)
+				st->u.value = d;
+			else if (m->kind == BUILD_AND)
+				st->u.value = BoolGetDatum(DatumGetBool(st->u.value) && DatumGetBool(d));
+			else
+				st->u.value = BoolGetDatum(DatumGetBool(st->u.value) || DatumGetBool(d));
+			st->empty = false;
+			break;
+		case BUILD_FIRST:
+		case BUILD_LAST:
+			{
+				bool		atnull;
+				int64		at = DatumGetInt64(ExecEvalExprSwitchContext(m->at, econtext, &atnull));
+				int			c;
+
+				if (atnull)
+					break;
+				c = st->empty ? 0 :
+					sessionize_first_last_compare(&m->cmp, m->collation, m->typlen, m->typbyval,
+												  at, d, isnull, st->at, st->u.value, st->valnull);
+				if (st->empty || (m->kind == BUILD_FIRST ? c < 0 : c > 0))
+				{
+					Datum		copy = isnull ? (Datum) 0 : build_copy(b, m, d);
+
+					if (!st->empty && !st->valnull)
+						build_free(m, st->u.value);
+					st->u.value = copy;
+					st->valnull = isnull;
+					st->at = at;
+				}
+				st->empty = false;
+			}
+			break;
+	}
+}
+
+/* A measure's value for a session; the state is emptied. */
+static Datum
+build_final(BuildMeasure *m, BuildState *st, bool *isnull)
+{
+	Datum		result = (Datum) 0;
+
+	*isnull = false;
+	switch (m->kind)
+	{
+		case BUILD_COUNT:
+			result = Int64GetDatum(st->u.n);
+			break;
+		case BUILD_COUNT_DISTINCT:
+			{
+				int64		n = build_count_distinct(m, st->u.d.vals, st->u.d.nvals);
+
+				for (int i = 0; i < st->u.d.nvals; i++)
+					build_free(m, st->u.d.vals[i].value);
+				if (st->u.d.vals != NULL)
+					pfree(st->u.d.vals);
+				result = Int64GetDatum(n);
+			}
+			break;
+		case BUILD_SUM_INT:
+			*isnull = st->empty;
+			result = Int64GetDatum(st->u.n);
+			break;
+#ifdef HAVE_INT128
+		case BUILD_SUM_INT8:
+			*isnull = st->empty;
+			if (!st->empty)
+				result = build_int128_numeric(st->u.sum);
+			break;
+#endif
+		case BUILD_FIRST:
+		case BUILD_LAST:
+			*isnull = st->empty || st->valnull;
+			result = st->u.value;
+			break;
+		default:
+			*isnull = st->empty;
+			result = st->u.value;
+			break;
+	}
+	return result;
+}
+
+/* After a session's values are written: free what its states keep. */
+static void
+build_reset(BuildMeasure *m, BuildState *st)
+{
+	switch (m->kind)
+	{
+		case BUILD_SUM_NUMERIC:
+		case BUILD_SORTOP:
+			if (!st->empty)
+				build_free(m, st->u.value);
+			break;
+		case BUILD_FIRST:
+		case BUILD_LAST:
+			if (!st->empty && !st->valnull)
+				build_free(m, st->u.value);
+			break;
+		default:
+			break;
+	}
+	/* (count(DISTINCT)'s values and their array were freed by build_final) */
+	memset(&st->u, 0, sizeof(st->u));
+	st->at = 0;
+	st->empty = true;
+	st->valnull = false;
+}
+
+/* Write a user's current session, and empty its states. */
+static void
+build_emit(Build *b, BuildUser *u, Datum key, bool keynull)
+{
+	b->values[0] = key;
+	b->nulls[0] = keynull;
+	b->values[1] = Int64GetDatum(u->start);
+	b->values[2] = Int64GetDatum(u->last);
+	b->values[3] = Int64GetDatum(session_end_time(b->kind, u->last, b->rule.gap));
+	b->values[4] = Int64GetDatum(u->count);
+	for (int i = 0; i < b->nmeasures; i++)
+		b->values[5 + i] = build_final(&b->measures[i], &u->states[i], &b->nulls[5 + i]);
+	tuplestore_putvalues(b->result, b->desc, b->values, b->nulls);
+	/* (a SUM_INT8 numeric is the only value made for the result alone) */
+	for (int i = 0; i < b->nmeasures; i++)
+	{
+#ifdef HAVE_INT128
+		if (b->measures[i].kind == BUILD_SUM_INT8 && !b->nulls[5 + i])
+			pfree(DatumGetPointer(b->values[5 + i]));
+#endif
+		build_reset(&b->measures[i], &u->states[i]);
+	}
+}
+
+/*
+ * Write the sessions that the latest time read is already more than a gap
+ * past, and free their states: in a source in time order no later event
+ * joins them (one that does makes the pass give up, in build_row()).  So
+ * the table keeps, besides one entry per user, only the sessions still
+ * open, as a stream processor keeps its session windows until the
+ * watermark passes them.
+ */
+static void
+build_sweep(Build *b)
+{
+	builduser_iterator it;
+	BuildUser  *u;
+
+	builduser_start_iterate(b->users, &it);
+	while ((u = builduser_iterate(b->users, &it)) != NULL)
+		if (u->count > 0 && !session_joins(&b->rule, u->last, b->max_time))
+		{
+			build_emit(b, u, u->key, false);
+			u->count = 0;
+		}
+	if (b->null_user_seen && b->null_user.count > 0 &&
+		!session_joins(&b->rule, b->null_user.last, b->max_time))
+	{
+		build_emit(b, &b->null_user, (Datum) 0, true);
+		b->null_user.count = 0;
+	}
+}
+
+/* A new user's entry: no session yet. */
+static void
+build_user_init(Build *b, BuildUser *u)
+{
+	Size		size = MAXALIGN(sizeof(BuildState) * b->nmeasures);
+
+	/* (carved from blocks of the table's context: never freed one by one) */
+	if (b->arena_left < size)
+	{
+		b->arena_left = Max(BUILD_ARENA_BLOCK, size);
+		b->arena = MemoryContextAlloc(b->cxt, b->arena_left);
+	}
+	u->states = (BuildState *) b->arena;
+	b->arena += size;
+	b->arena_left -= size;
+	memset(u->states, 0, size);
+	for (int i = 0; i < b->nmeasures; i++)
+		u->states[i].empty = true;
+	u->count = 0;
+}
+
+/*
+ * One row, in slot: add it to its user's session.  Returns false when the
+ * pass must give up (an event out of time order).
+ */
+static bool
+build_row(Build *b, TupleTableSlot *slot, AttrNumber userattno, AttrNumber timeattno)
+{
+	bool		timenull;
+	bool		keynull;
+	Datum		t = slot_getattr(slot, timeattno, &timenull);
+	Datum		key;
+	BuildUser  *u;
+	bool		found;
+	int64		ts;
+
+	if (timenull)
+		return true;
+	ts = DatumGetInt64(t);
+	key = slot_getattr(slot, userattno, &keynull);
+	if (keynull)
+	{
+		u = &b->null_user;
+		found = b->null_user_seen;
+		if (!found)
+			build_user_init(b, u);
+		b->null_user_seen = true;
+	}
+	else
+	{
+		u = builduser_insert(b->users, key, &found);
+		if (!found)
+		{
+			MemoryContext old = MemoryContextSwitchTo(b->cxt);
+
+			u->key = datumCopy(key, b->user_byval, b->user_typlen);
+			MemoryContextSwitchTo(old);
+			build_user_init(b, u);
+		}
+	}
+
+	if (!found)
+		u->start = ts;
+	else if (ts < u->last)
+		return false;
+	else if (u->count == 0)
+	{
+		/* its session was written by a sweep: this event must not join it */
+		if (session_joins(&b->rule, u->last, ts))
+			return false;
+		u->start = ts;
+	}
+	else if (!session_joins(&b->rule, u->last, ts))
+	{
+		build_emit(b, u, keynull ? (Datum) 0 : u->key, keynull);
+		u->start = ts;
+		u->count = 0;
+	}
+	u->last = ts;
+	if (ts > b->max_time)
+		b->max_time = ts;
+	if (unlikely(u->count == PG_INT64_MAX))
+		session_count_overflow();
+	u->count++;
+
+	b->econtext->ecxt_scantuple = slot;
+	for (int i = 0; i < b->nmeasures; i++)
+		build_add(b, &b->measures[i], &u->states[i]);
+	ResetExprContext(b->econtext);
+	return true;
+}
+
+Tuplestorestate *
+sessionize_build_measures(Oid source, const char *source_name, const char *user_column,
+						  const char *time_column, SessionTimeKind kind, int64 gap,
+						  List *measures, TupleDesc *desc, char **why)
+{
+	MemoryContext buildcxt;
+	MemoryContext oldcxt;
+	Build	   *b;
+	List	   *leaves;
+	Oid			schema = get_namespace_oid("sessionize", false);
+	AttrNumber	userattno = get_attnum(source, user_column);
+	AttrNumber	timeattno = get_attnum(source, time_column);
+	Oid			user_type;
+	int32		user_typmod;
+	TypeCacheEntry *tc;
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	ListCell   *lc;
+	Expr	  **exprs;
+	bool		complete = true;
+	int64		rows = 0;
+	int64		since_sweep = 0;
+	int			i;
+
+	/* one plain table, read directly */
+	*why = "the source is not one plain table that it reads directly";
+	if (get_rel_relkind(source) != RELKIND_RELATION || userattno <= 0 || timeattno <= 0)
+		return NULL;
+	leaves = sessionize_direct_scan_members(source);
+	if (list_length(leaves) != 1 || linitial_oid(leaves) != source)
+		return NULL;
+
+	buildcxt = AllocSetContextCreate(CurrentMemoryContext, "sessionize measures build",
+									 ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(buildcxt);
+	b = palloc0(sizeof(Build));
+	b->kind = kind;
+	b->max_time = PG_INT64_MIN;
+	b->rule.gap = gap;
+	b->rule.infinite_times = (kind != SESSION_TIME_BIGINT);
+
+	/* each measure, if this build knows it */
+	b->nmeasures = list_length(measures);
+	b->measures = palloc0(sizeof(BuildMeasure) * b->nmeasures);
+	exprs = palloc(sizeof(Expr *) * b->nmeasures);
+	i = 0;
+	foreach(lc, measures)
+	{
+		JobMeasure *jm = lfirst(lc);
+
+		exprs[i] = sessionize_analyze_measure(source, source_name, jm->definition)->expr;
+		if (!build_prepare_measure(exprs[i], schema, &b->measures[i]))
+		{
+			MemoryContextSwitchTo(oldcxt);
+			*why = psprintf("measure \"%s\" is not one it computes", jm->name);
+			MemoryContextSwitchTo(buildcxt);
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextDelete(buildcxt);
+			return NULL;
+		}
+		i++;
+	}
+
+	/*
+	 * The columns read need the current user's SELECT, as the statement
+	 * that builds with SQL would check it (and then report its lack).
+	 */
+	if (pg_class_aclcheck(source, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+	{
+		Bitmapset  *columns = NULL;
+		int			k = -1;
+
+		for (i = 0; i < b->nmeasures; i++)
+			pull_varattnos((Node *) exprs[i], 1, &columns);
+		columns = bms_add_member(columns, userattno - FirstLowInvalidHeapAttributeNumber);
+		columns = bms_add_member(columns, timeattno - FirstLowInvalidHeapAttributeNumber);
+		while ((k = bms_next_member(columns, k)) >= 0)
+			if (k + FirstLowInvalidHeapAttributeNumber <= 0 ||
+				pg_attribute_aclcheck(source, k + FirstLowInvalidHeapAttributeNumber,
+									  GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+			{
+				*why = "the job owner may not read the whole source";
+				MemoryContextSwitchTo(oldcxt);
+				MemoryContextDelete(buildcxt);
+				return NULL;
+			}
+	}
+
+	/* the user: hashed and compared as its type's default operator classes say */
+	get_atttypetypmodcoll(source, userattno, &user_type, &user_typmod, &b->user_collation);
+	get_typlenbyval(user_type, &b->user_typlen, &b->user_byval);
+	b->int_key = (user_type == INT8OID || user_type == INT4OID || user_type == INT2OID) &&
+		b->user_byval;
+	tc = lookup_type_cache(user_type, TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
+	if (!b->int_key)
+	{
+		if (!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->eq_opr_finfo.fn_oid))
+		{
+			*why = "the user column's type has no hash function";
+			MemoryContextSwitchTo(oldcxt);
+			MemoryContextDelete(buildcxt);
+			return NULL;
+		}
+		fmgr_info_copy(&b->hash_fn, &tc->hash_proc_finfo, buildcxt);
+		fmgr_info_copy(&b->eq_fn, &tc->eq_opr_finfo, buildcxt);
+	}
+
+	/* the result: u, session_start, last_event_at, session_end, event_count, m1, ... */
+	MemoryContextSwitchTo(oldcxt);
+	*desc = CreateTemplateTupleDesc(5 + b->nmeasures);
+	TupleDescInitEntry(*desc, 1, "u", user_type, user_typmod, 0);
+	TupleDescInitEntryCollation(*desc, 1, b->user_collation);
+	TupleDescInitEntry(*desc, 2, "session_start", get_atttype(source, timeattno), -1, 0);
+	TupleDescInitEntry(*desc, 3, "last_event_at", get_atttype(source, timeattno), -1, 0);
+	TupleDescInitEntry(*desc, 4, "session_end", get_atttype(source, timeattno), -1, 0);
+	TupleDescInitEntry(*desc, 5, "event_count", INT8OID, -1, 0);
+	for (i = 0; i < b->nmeasures; i++)
+	{
+		TupleDescInitEntry(*desc, 6 + i, psprintf("m%d", i + 1), exprType((Node *) exprs[i]),
+						   exprTypmod((Node *) exprs[i]), 0);
+		TupleDescInitEntryCollation(*desc, 6 + i, exprCollation((Node *) exprs[i]));
+	}
+	b->desc = *desc;
+	b->result = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(buildcxt);
+	b->values = palloc(sizeof(Datum) * (5 + b->nmeasures));
+	b->nulls = palloc0(sizeof(bool) * (5 + b->nmeasures));
+
+	/* the table of users, in a context of its own whose size is watched */
+	b->cxt = AllocSetContextCreate(buildcxt, "sessionize measures build users",
+								   ALLOCSET_DEFAULT_MINSIZE, ALLOCSET_DEFAULT_INITSIZE,
+								   BUILD_MAX_BLOCK);
+	b->memory_limit = get_hash_memory_limit();
+	b->users = builduser_create(b->cxt, 1024, b);
+	b->econtext = CreateStandaloneExprContext();
+
+	/* the pass */
+	rel = table_open(source, AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (!build_row(b, slot, userattno, timeattno))
+		{
+			complete = false;
+			break;
+		}
+		/* a sweep every so many rows as there are users: O(1) a row */
+		if (++since_sweep >= Max(BUILD_MEMORY_EVERY, b->users->members))
+		{
+			build_sweep(b);
+			since_sweep = 0;
+		}
+		if (++rows % BUILD_MEMORY_EVERY == 0 &&
+			MemoryContextMemAllocated(b->cxt, true) > b->memory_limit)
+		{
+			complete = false;
+			break;
+		}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+
+	if (complete)
+	{
+		builduser_iterator it;
+		BuildUser  *u;
+
+		builduser_start_iterate(b->users, &it);
+		while ((u = builduser_iterate(b->users, &it)) != NULL)
+			if (u->count > 0)
+				build_emit(b, u, u->key, false);
+		if (b->null_user_seen && b->null_user.count > 0)
+			build_emit(b, &b->null_user, (Datum) 0, true);
+	}
+	FreeExprContext(b->econtext, true);
+	MemoryContextSwitchTo(oldcxt);
+	if (!complete)
+	{
+		*why = psprintf("it gave up after " INT64_FORMAT " rows: %s", rows,
+						MemoryContextMemAllocated(b->cxt, true) > b->memory_limit ?
+						"the open sessions outgrew the hash memory limit" :
+						"an event came out of time order");
+		tuplestore_end(b->result);
+		MemoryContextDelete(buildcxt);
+		return NULL;
+	}
+	{
+		Tuplestorestate *result = b->result;
+
+		MemoryContextDelete(buildcxt);
+		return result;
+	}
+}
