@@ -3,12 +3,17 @@
 # The dbt package (dbt/) with real dbt-core and dbt-postgres: the
 # integration project (dbt/integration_tests) is seeded and built against a
 # throwaway cluster; then new and late events arrive (some bridging two
-# sessions, one deleted) and it is built again; then `dbt seed
-# --full-refresh` drops and recreates the source (which drops the job) and
-# `--full-refresh` rebuilds the job-backed model.  After each build every
-# sessions model must equal the README's plain-SQL reference over the
-# events, and the job must pass verify().  A naive is_incremental() model
-# must go wrong on the late events, as the README says.
+# sessions, one deleted) and it is built again; then a job's measures are
+# changed with --vars (written otherwise, which must not rebuild; removed;
+# restored); then `dbt seed --full-refresh` drops and recreates the sources
+# (which drops the jobs; the new ones must take their targets over, measure
+# columns included) and `--full-refresh` rebuilds the job-backed model.
+# After each build every sessions model must equal the README's plain-SQL
+# reference over the events, the jobs with measures (on timestamptz,
+# timestamp and bigint epoch-millisecond times) a plain-SQL GROUP BY with
+# the same aggregates, and the jobs must pass verify().  A naive
+# is_incremental() model must go wrong on the late events, as the README
+# says.
 #
 # dbt comes from a virtualenv outside the tree (test/lib.sh,
 # ensure_dbt_venv: made by test/run, or here when its directory is
