@@ -1613,6 +1613,17 @@ LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION sessionize.verify(bigint) IS
 'Compares a job''s target with a recomputation from scratch of the source''s sessions (as of the watermark for closed); returns the rows that differ, times as text in the time column''s type: none when the job is exact';
 
+-- What create_job(..., measures => ...) would keep in job_measures for a
+-- job on source: each measure parsed, checked and deparsed (or the error
+-- create_job() would raise), so that a list can be compared with a job's
+-- without altering the job.  Anyone may call it; it runs as the caller.
+CREATE FUNCTION sessionize.parse_measures(source regclass, user_column name, time_column name, measures text)
+RETURNS TABLE ("position" integer, column_name name, definition text, result_type text, merge text)
+AS 'MODULE_PATHNAME', 'sessionize_parse_measures_sql'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION sessionize.parse_measures(regclass, name, name, text) IS
+'The measures a job on source would keep (as in sessionize.job_measures), parsed, checked and deparsed from a list such as ''sum(amount) AS revenue, first(page) AS landing_page''; raises the error create_job() would';
+
 -- ---------------------------------------------------------------------------
 -- A job whose source or target is dropped goes with it, so that no job is
 -- left pointing at a table that no longer exists.  SECURITY DEFINER: any

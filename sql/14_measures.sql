@@ -400,6 +400,36 @@ SELECT count(*) AS differences FROM (
 SELECT sessionize.drop_job(:djob, drop_target => true);
 RESET client_min_messages;
 
+-- parse_measures(): what create_job() would keep, without a job; equal to
+-- a job's job_measures for the same list, written otherwise
+CREATE TABLE ms.pm (uid int, ts timestamptz, page text, amount numeric);
+SELECT sessionize.create_job('ms.pm', 'uid', 'ts', interval '10 minutes',
+    measures => 'sum(amount) AS revenue, first(page) AS landing, count(DISTINCT page) AS pages') AS pjob \gset
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'SUM( amount ) revenue, FIRST(page) as "landing", count(distinct page) pages');
+SELECT count(*) AS differences FROM (
+    (SELECT position, column_name, definition, result_type, merge FROM sessionize.job_measures WHERE job_id = :pjob
+     EXCEPT ALL SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'SUM( amount ) revenue, FIRST(page) as "landing", count(distinct page) pages'))
+    UNION ALL
+    (SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'SUM( amount ) revenue, FIRST(page) as "landing", count(distinct page) pages')
+     EXCEPT ALL SELECT position, column_name, definition, result_type, merge FROM sessionize.job_measures WHERE job_id = :pjob)) d;
+-- another list differs
+SELECT count(*) AS differences FROM (
+    SELECT position, column_name, definition, result_type, merge FROM sessionize.job_measures WHERE job_id = :pjob
+    EXCEPT ALL SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'sum(amount) AS revenue, last(page) AS landing, count(DISTINCT page) AS pages')) d;
+SELECT count(*) AS no_measures FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', ' ');
+\set VERBOSITY sqlstate
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'count(*) AS n, ');
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'sum(nope) AS x');
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'amount AS x');
+SELECT * FROM sessionize.parse_measures('ms.pm', 'nope', 'ts', 'count(*) AS n');
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'page', 'count(*) AS n');
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', NULL);
+SET ROLE regress_ms_reader;
+SELECT * FROM sessionize.parse_measures('ms.pm', 'uid', 'ts', 'sum(amount) AS x');
+RESET ROLE;
+\set VERBOSITY default
+SELECT sessionize.drop_job(:pjob, drop_target => true);
+
 DROP SCHEMA ms CASCADE;
 DROP ROLE regress_ms_owner;
 DROP ROLE regress_ms_reader;

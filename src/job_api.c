@@ -53,6 +53,7 @@ PG_FUNCTION_INFO_V1(sessionize_run_due_jobs);
 PG_FUNCTION_INFO_V1(sessionize_job_time);
 PG_FUNCTION_INFO_V1(sessionize_job_time_text_sql);
 PG_FUNCTION_INFO_V1(sessionize_measures_problem_sql);
+PG_FUNCTION_INFO_V1(sessionize_parse_measures_sql);
 
 #define MAX_API_ARGS 9
 
@@ -648,4 +649,83 @@ sessionize_measures_problem_sql(PG_FUNCTION_ARGS)
 	if (result == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * parse_measures(source regclass, user_column name, time_column name,
+ *				  measures text) returns table (position integer,
+ *				  column_name name, definition text, result_type text,
+ *				  merge text)
+ *
+ * What create_job(..., measures => measures) would keep in job_measures
+ * for a job on that source: each measure parsed, checked and deparsed, or
+ * the error create_job() would raise; no rows for a list of only spaces.  Lets a caller compare a list with a
+ * job's (the dbt materialization does) without altering the job.  Who may
+ * call it: anyone.  As whom it runs: the caller, as create_job() parses a
+ * list: the check that evaluates the list over no rows needs the caller's
+ * SELECT on the columns it uses.
+ */
+Datum
+sessionize_parse_measures_sql(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			source;
+	char	   *user_column;
+	char	   *time_column;
+	AttrNumber	tatt;
+	char	   *list;
+	List	   *measures;
+	ListCell   *lc;
+
+	for (int i = 0; i < 4; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("source, user_column, time_column and measures must not be null")));
+	source = PG_GETARG_OID(0);
+	user_column = NameStr(*PG_GETARG_NAME(1));
+	time_column = NameStr(*PG_GETARG_NAME(2));
+	if (get_rel_name(source) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", source)));
+	if (get_attnum(source, user_column) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						user_column, get_rel_name(source))));
+	tatt = get_attnum(source, time_column);
+	if (tatt <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						time_column, get_rel_name(source))));
+	if (!sessionize_is_job_time_type(get_atttype(source, tatt)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("time column \"%s\" is of type %s, not timestamp with time zone, timestamp without time zone or bigint",
+						time_column, format_type_be(get_atttype(source, tatt)))));
+
+	sessionize_init_materialized_srf(fcinfo, 0);
+	list = text_to_cstring(PG_GETARG_TEXT_PP(3));
+	/* as for create_job(): a list of only spaces is no measures */
+	if (strspn(list, " \t\r\n") == strlen(list))
+		return (Datum) 0;
+	measures = sessionize_parse_measures(list, source, user_column, time_column);
+	foreach(lc, measures)
+	{
+		JobMeasure *m = lfirst(lc);
+		Datum		values[5];
+		bool		nulls[5] = {false, false, false, false, m->merge == NULL};
+		Name		name = palloc0(NAMEDATALEN);
+
+		namestrcpy(name, m->name);
+		values[0] = Int32GetDatum(foreach_current_index(lc) + 1);
+		values[1] = NameGetDatum(name);
+		values[2] = CStringGetTextDatum(m->definition);
+		values[3] = CStringGetTextDatum(m->type);
+		values[4] = m->merge ? CStringGetTextDatum(m->merge) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -18,7 +18,25 @@
 #   - the plain-SQL way a dbt model computes the same table (LAG, a running
 #     SUM, then GROUP BY with the same aggregates, (array_agg(x ORDER BY
 #     ts))[1] for first and last), written with CREATE TABLE AS;
-# and the issue's targets next to the ratios.  Every job's target is
+#   - the floor of any design that evaluates the measures with PostgreSQL's
+#     own aggregates: a GroupAggregate of the six measures over events
+#     already grouped by session (a copy carrying each event's session
+#     start, in (user, session start) order, read through an index on
+#     them: no sort, no window, the plan is checked), written with CREATE
+#     TABLE AS; it does less than a job's first run (no sessions computed,
+#     no target indexed), and its table is checked equal to the job's;
+#   - parts of a first run that the floor leaves out: computing the
+#     sessions (sessionize() of the events, counted, not written); the
+#     target's two indexes, built on the floor's table; and, for a design
+#     whose C code hands the GroupAggregate its rows grouped, what a
+#     set-returning function costs over reading the same rows (PostgreSQL
+#     materializes a function's rows in a tuplestore before the plan reads
+#     them: counted through a SQL function over the grouped copy, minus a
+#     count of the copy);
+# and the issue's targets next to the ratios, with those of two sums of
+# these parts (the least a first run could take that evaluates the measures
+# with PostgreSQL's aggregates, with grouped rows for free and through a
+# set-returning function) against the same targets.  Every job's target is
 # checked with sessionize.verify() after its runs.
 #
 # Usage: test/bench/measures.sh  (as root or as a user who can run initdb)
@@ -83,6 +101,18 @@ check() {
 	d=$(sql "SELECT count(*) FROM sessionize.verify($(job_of "$1"))")
 	if [ "$d" != 0 ]; then echo "MISMATCH: $1's target differs from a recomputation in $d rows" >&2; exit 1; fi
 }
+floor_sql() {
+	cat <<SQL
+CREATE TABLE floor_sessions AS
+SELECT user_id, ss AS session_start, max(event_ts) AS last_event_at, count(*) AS event_count,
+       sum(amount) AS revenue, count(*) FILTER (WHERE kind = 'buy') AS purchases,
+       count(DISTINCT page_url) AS pages, sessionize.first(page_url, event_ts) AS landing_page,
+       sessionize.last(page_url, event_ts) AS exit_page, max(amount) AS top_amount
+FROM events_grouped GROUP BY user_id, ss
+SQL
+}
+# the floor's plan: the grouped copy read in order, nothing sorted, no hash
+FLOOR_SET="SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off; SET enable_hashagg = off;"
 dbt_sql() {
 	cat <<SQL
 CREATE TABLE dbt_sessions AS
@@ -104,8 +134,18 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 echo
 
 t0=$(date +%s)
-plain=(); six=(); six_append=(); five=(); five_append=(); dbt=()
+plain=(); six=(); six_append=(); five=(); five_append=(); dbt=(); floor=(); srf=(); idx=(); handoff=()
 sql "CREATE TABLE events_dbt AS TABLE events; CREATE INDEX ON events_dbt (user_id, event_ts); VACUUM ANALYZE events_dbt"
+sql "CREATE TABLE events_grouped AS
+     SELECT e.*, sessionize.session_start(event_ts, interval '30 minutes') OVER (PARTITION BY user_id ORDER BY event_ts) AS ss
+     FROM events e ORDER BY user_id, event_ts;
+     CREATE INDEX ON events_grouped (user_id, ss); VACUUM ANALYZE events_grouped"
+sql "CREATE FUNCTION grouped_rows() RETURNS SETOF events_grouped LANGUAGE sql
+     SET search_path = public AS 'SELECT * FROM events_grouped'"
+plan=$(sql "$FLOOR_SET EXPLAIN (COSTS OFF) $(floor_sql | sed 1d)")
+if grep -q Sort <<<"$plan" || ! grep -q 'Index Scan' <<<"$plan"; then
+	echo "the floor's plan is not a GroupAggregate over an index scan:" >&2; echo "$plan" >&2; exit 1
+fi
 for r in $(seq 1 "$RUNS"); do
 	plain+=("$(first_run plain '')")
 	check plain
@@ -119,6 +159,13 @@ for r in $(seq 1 "$RUNS"); do
 	check five
 	sql "DROP TABLE IF EXISTS dbt_sessions"
 	dbt+=("$(sql "SELECT bench_time(\$q\$$(dbt_sql)\$q\$)")")
+	sql "DROP TABLE IF EXISTS floor_sessions"
+	floor+=("$(sql "$FLOOR_SET SELECT bench_time(\$q\$$(floor_sql)\$q\$)")")
+	idx+=("$(sql "SELECT bench_time('CREATE UNIQUE INDEX ON floor_sessions (user_id, session_start)')
+	             + bench_time('CREATE INDEX ON floor_sessions (session_start) WHERE last_event_at IS NOT NULL')")")
+	srf+=("$(sql "SELECT bench_time(\$q\$SELECT count(*) FROM sessionize.sessionize('events', 'user_id', 'event_ts', interval '30 minutes')
+	             AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)\$q\$)")")
+	handoff+=("$(sql "SELECT bench_time('SELECT count(*) FROM grouped_rows()') - bench_time('SELECT count(*) FROM events_grouped')")")
 done
 # the dbt model's table equals the six-measure job's (before its append)
 first_run cmp "$SIX" >/dev/null
@@ -129,6 +176,13 @@ d=$(sql "SELECT count(*) FROM (
      (SELECT * FROM dbt_sessions
       EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions)) d")
 if [ "$d" != 0 ]; then echo "MISMATCH: the dbt model's table differs from the job's in $d rows (ties in first/last?)" >&2; fi
+d=$(sql "SELECT count(*) FROM (
+     (SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions
+      EXCEPT ALL SELECT * FROM floor_sessions)
+     UNION ALL
+     (SELECT * FROM floor_sessions
+      EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions)) d")
+if [ "$d" != 0 ]; then echo "MISMATCH: the floor's table differs from the job's in $d rows" >&2; exit 1; fi
 
 m_plain=$(median "$(j "${plain[@]}")")
 m_six=$(median "$(j "${six[@]}")")
@@ -136,6 +190,10 @@ m_six_append=$(median "$(j "${six_append[@]}")")
 m_five=$(median "$(j "${five[@]}")")
 m_five_append=$(median "$(j "${five_append[@]}")")
 m_dbt=$(median "$(j "${dbt[@]}")")
+m_floor=$(median "$(j "${floor[@]}")")
+m_srf=$(median "$(j "${srf[@]}")")
+m_idx=$(median "$(j "${idx[@]}")")
+m_handoff=$(median "$(j "${handoff[@]}")")
 
 
 printf '%-60s %10s\n' "measurement" "seconds"
@@ -145,6 +203,10 @@ printf '%-60s %10s\n' "  run after a 1% append ($((EVENTS / 100)) events)" "$m_s
 printf '%-60s %10s\n' "first run, the five that merge" "$m_five"
 printf '%-60s %10s\n' "  run after a 1% append" "$m_five_append"
 printf '%-60s %10s\n' "plain SQL as a dbt model writes it (CREATE TABLE AS)" "$m_dbt"
+printf '%-60s %10s\n' "floor: PostgreSQL's GroupAggregate of the six, input grouped" "$m_floor"
+printf '%-60s %10s\n' "  not in the floor: the sessions (sessionize(), counted)" "$m_srf"
+printf '%-60s %10s\n' "  not in the floor: the target's two indexes" "$m_idx"
+printf '%-60s %10s\n' "  not in the floor: rows through a set-returning function" "$m_handoff"
 echo
 r_first=$(ratio "$m_six" "$m_plain")
 r_merge=$(ratio "$m_five_append" "$m_five")
@@ -155,5 +217,17 @@ printf '%-50s %8s %10s %6s\n' "six measures first run / no measures first run" "
 printf '%-50s %8s %10s %6s\n' "1% append / first run, measures that merge" "$r_merge" "<= 0.10" "$(verdict "$r_merge" '<=' 0.10)"
 printf '%-50s %8s %10s %6s\n' "1% append / first run, with count DISTINCT" "$r_distinct" "<= 0.20" "$(verdict "$r_distinct" '<=' 0.20)"
 printf '%-50s %8s %10s %6s\n' "dbt model / six measures first run" "$r_dbt" ">= 3" "$(verdict "$r_dbt" '>=' 3)"
+# the least a first run that evaluates the measures with PostgreSQL's
+# aggregates could take: the floor, the sessions and the indexes
+least=$(awk -v a="$m_floor" -v b="$m_srf" -v c="$m_idx" 'BEGIN { printf "%.3f", a + b + c }')
+r_least=$(ratio "$least" "$m_plain")
+r_dbt_least=$(ratio "$m_dbt" "$least")
+printf '%-50s %8s %10s %6s\n' "least (floor + sessions + indexes) / no measures" "$r_least" "<= 2" "$(verdict "$r_least" '<=' 2)"
+printf '%-50s %8s %10s %6s\n' "dbt model / least" "$r_dbt_least" ">= 3" "$(verdict "$r_dbt_least" '>=' 3)"
+least_srf=$(awk -v a="$least" -v b="$m_handoff" 'BEGIN { printf "%.3f", a + b }')
+r_least_srf=$(ratio "$least_srf" "$m_plain")
+r_dbt_least_srf=$(ratio "$m_dbt" "$least_srf")
+printf '%-50s %8s %10s %6s\n' "least through a set-returning function / no meas." "$r_least_srf" "<= 2" "$(verdict "$r_least_srf" '<=' 2)"
+printf '%-50s %8s %10s %6s\n' "dbt model / least through a set-returning function" "$r_dbt_least_srf" ">= 3" "$(verdict "$r_dbt_least_srf" '>=' 3)"
 echo
 echo "(all targets verified exact with sessionize.verify(); total $(($(date +%s) - t0)) s; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
