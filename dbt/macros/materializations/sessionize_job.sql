@@ -32,10 +32,11 @@
       and create_job() anew;
     - a job on another source or other columns: the same;
     - another gap or allowed_lateness: alter_job() (a new gap rebuilds);
-    - other measures (as the extension parses and deparses them, so that
-      a change of spacing or case is none), measures added or removed:
-      alter_job(measures => ...), which replaces the measure columns (the
-      run rebuilds);
+    - other measures, measures added or removed: alter_job(measures =>
+      ...), which replaces the measure columns (the run rebuilds).  The
+      lists are compared as the extension parses them (parse_measures()
+      against the job's job_measures), so that a change of spacing or case
+      is none, and a run with the same measures only reads the catalog;
     then run_job(), which builds the target on a job's first run and
     otherwise applies what changed since the last run: new events, late
     ones, updates, deletes.
@@ -70,7 +71,7 @@
                                                 allowed_lateness => {{ sessionize._gap(settings['allowed_lateness'], 'allowed_lateness') }})
                 {%- endcall -%}
             {%- endif -%}
-            {%- do sessionize._sync_measures(job['job_id'], settings['measures'], same['measure_count']) -%}
+            {%- do sessionize._sync_measures(job['job_id'], settings['measures']) -%}
         {%- endif -%}
     {%- endif -%}
 
@@ -212,16 +213,15 @@
 {#- Whether the job job_id has the model's source and columns, gap and
     lateness (of the kind the model gives: an integer gap is the same only
     as a bigint job's, an interval only as a timestamp job's; a job of the
-    other kind is altered, which fails with the extension's message), and
-    how many measures it has: one row. -#}
+    other kind is altered, which fails with the extension's message): one
+    row of booleans. -#}
 {% macro _job_comparison(job_id, source_relation, settings) -%}
     select j.source = {{ sessionize._to_regclass(source_relation) }} as same_source,
            j.user_column = {{ sessionize._literal(settings['user_column']) }}
              and j.target_user_column = {{ sessionize._literal(settings['user_column']) }}
              and j.time_column = {{ sessionize._literal(settings['time_column']) }} as same_columns,
            {{ sessionize._same_job_duration('j.gap', 'j.integer_gap', settings['gap'], 'gap') }} as same_gap,
-           {{ sessionize._same_job_duration('j.allowed_lateness', 'j.integer_allowed_lateness', settings['allowed_lateness'], 'allowed_lateness') }} as same_lateness,
-           (select pg_catalog.count(*) from sessionize.job_measures m where m.job_id = j.job_id) as measure_count
+           {{ sessionize._same_job_duration('j.allowed_lateness', 'j.integer_allowed_lateness', settings['allowed_lateness'], 'allowed_lateness') }} as same_lateness
     from sessionize.jobs j
     where j.job_id = {{ job_id }}
 {%- endmacro %}
@@ -237,99 +237,74 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A job's measures as the catalog keeps them (after parsing and
-    deparsing): one text, '' for none. -#}
-{% macro _measures_of(job_id) -%}
-    {%- set row = sessionize._first_row(
-        "select coalesce(pg_catalog.string_agg(pg_catalog.format('%I %s = %s', column_name, result_type, definition), ', ' order by position), '') as measures
-         from sessionize.job_measures where job_id = " ~ (job_id | int)) -%}
-    {{ return(row['measures']) }}
-{%- endmacro %}
-
 {#- Gives job job_id the measures the model asks for ('' for none) unless
-    it has them: alter_job(measures => ...) replaces the target's measure
-    columns and makes the run rebuild, even with the same list, so the
-    list is compared as the extension parses it.  Between two non-empty
-    lists the comparison is alter_job() itself, in a savepoint, rolled
-    back if the deparsed measures are the same: a change of spacing, case
-    or quoting is none, and names are resolved as create_job() resolves
-    them.  Returns whether the measures changed. -#}
-{% macro _sync_measures(job_id, measures, current_count) -%}
-    {%- set wanted = measures != '' -%}
-    {%- set has = (current_count | int) > 0 -%}
-    {%- if not wanted and not has -%}
+    it has them.  alter_job(measures => ...) replaces the target's measure
+    columns and makes the run rebuild, even with the list the job has, so
+    the lists are compared first, as the extension parses them:
+    sessionize.job_measures of the job against parse_measures() of the
+    model's list over the job's source and columns (the rows create_job()
+    would keep for it), both ways, in one query.  A change of spacing, case
+    or quoting is none; names are resolved as create_job() resolves them;
+    a list the extension refuses fails with its error.  The query only
+    reads: a run whose measures did not change locks the target no more
+    than run_job() does.  Returns whether the measures changed. -#}
+{% macro _sync_measures(job_id, measures) -%}
+    {%- set query -%}
+        with wanted as (
+            select p.position, p.column_name, p.definition, p.result_type
+            from sessionize.jobs j,
+                 sessionize.parse_measures(j.source, j.user_column, j.time_column, {{ sessionize._literal(measures) }}) p
+            where j.job_id = {{ job_id | int }}),
+        has as (
+            select m.position, m.column_name, m.definition, m.result_type
+            from sessionize.job_measures m
+            where m.job_id = {{ job_id | int }})
+        select exists ((select * from wanted except all select * from has)
+                       union all
+                       (select * from has except all select * from wanted)) as differ
+    {%- endset -%}
+    {%- set row = sessionize._first_row(query) -%}
+    {%- if row is none or not row['differ'] -%}
         {{ return(false) }}
-    {%- endif -%}
-    {%- set before = sessionize._measures_of(job_id) if (wanted and has) else none -%}
-    {%- if wanted and has -%}
-        {%- call statement('sessionize_measures_savepoint') -%} savepoint sessionize_measures {%- endcall -%}
     {%- endif -%}
     {%- call statement('sessionize_alter_measures') -%}
         select sessionize.alter_job({{ job_id | int }}, measures => {{ sessionize._literal(measures) }})
     {%- endcall -%}
-    {%- if wanted and has -%}
-        {%- if sessionize._measures_of(job_id) == before -%}
-            {%- call statement('sessionize_measures_rollback') -%} rollback to savepoint sessionize_measures {%- endcall -%}
-            {%- call statement('sessionize_measures_release') -%} release savepoint sessionize_measures {%- endcall -%}
-            {{ return(false) }}
-        {%- endif -%}
-        {%- call statement('sessionize_measures_release') -%} release savepoint sessionize_measures {%- endcall -%}
-    {%- endif -%}
-    {{ log("sessionize: job " ~ job_id ~ ": " ~ ("new measures" if wanted else "no measures") ~ "; the run rebuilds", info=True) }}
+    {{ log("sessionize: job " ~ job_id ~ ": " ~ ("new measures" if measures != '' else "no measures") ~ "; the run rebuilds", info=True) }}
     {{ return(true) }}
 {%- endmacro %}
 
-{#- The columns of relation, as create_job() compares a target's:
-    "name type, ...", or none if there is no such relation. -#}
-{% macro _columns_of(relation_sql) -%}
-    {%- set row = sessionize._first_row(
-        "select pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' order by a.attnum) as columns
-         from pg_catalog.pg_attribute a
-         where a.attrelid = " ~ relation_sql ~ " and a.attnum > 0 and not a.attisdropped") -%}
-    {{ return(none if row is none else row['columns']) }}
-{%- endmacro %}
-
 {#- Whether an existing relation can become the target of a new job as it
-    is: a table with exactly the columns create_job() makes: the source's
-    user column, the times of its time column's type, and the measures'
-    columns (create_job() checks it again).  The measures' types are what
-    the extension makes of the list: with measures, a table whose fixed
-    columns fit is compared with the target of a job created for the
-    purpose on a scratch target, in a savepoint rolled back at once. -#}
+    is: a table with exactly the columns create_job() makes, in their
+    order: the source's user column, the times of its time column's type,
+    event_count and closed, then a column per measure, named and typed as
+    parse_measures() says create_job() would make it (create_job() checks
+    it again).  One query, which writes nothing. -#}
 {% macro _can_be_target(existing_relation, source_relation, settings) -%}
     {%- if not existing_relation.is_table -%}{{ return(false) }}{%- endif -%}
     {%- set query -%}
-        select pg_catalog.format('%I %s, session_start %s, last_event_at %s, session_end %s, event_count bigint, closed boolean',
-                                 u.attname, pg_catalog.format_type(u.atttypid, u.atttypmod),
-                                 pg_catalog.format_type(t.atttypid, null), pg_catalog.format_type(t.atttypid, null),
-                                 pg_catalog.format_type(t.atttypid, null)) as fixed
-        from pg_catalog.pg_attribute u, pg_catalog.pg_attribute t
-        where u.attrelid = {{ sessionize._to_regclass(source_relation) }}
-          and u.attname = {{ sessionize._literal(settings['user_column']) }} and u.attnum > 0 and not u.attisdropped
-          and t.attrelid = u.attrelid
-          and t.attname = {{ sessionize._literal(settings['time_column']) }} and t.attnum > 0 and not t.attisdropped
+        select coalesce((
+                   select pg_catalog.string_agg(pg_catalog.format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' order by a.attnum)
+                   from pg_catalog.pg_attribute a
+                   where a.attrelid = {{ sessionize._to_regclass(existing_relation) }} and a.attnum > 0 and not a.attisdropped)
+               = (select pg_catalog.format('%I %s, session_start %s, last_event_at %s, session_end %s, event_count bigint, closed boolean',
+                                           u.attname, pg_catalog.format_type(u.atttypid, u.atttypmod),
+                                           pg_catalog.format_type(t.atttypid, null), pg_catalog.format_type(t.atttypid, null),
+                                           pg_catalog.format_type(t.atttypid, null))
+                  from pg_catalog.pg_attribute u, pg_catalog.pg_attribute t
+                  where u.attrelid = {{ sessionize._to_regclass(source_relation) }}
+                    and u.attname = {{ sessionize._literal(settings['user_column']) }} and u.attnum > 0 and not u.attisdropped
+                    and t.attrelid = u.attrelid
+                    and t.attname = {{ sessionize._literal(settings['time_column']) }} and t.attnum > 0 and not t.attisdropped)
+                 {%- if settings['measures'] != '' %}
+                 || (select coalesce(pg_catalog.string_agg(pg_catalog.format(', %I %s', p.column_name, p.result_type), '' order by p.position), '')
+                     from sessionize.parse_measures({{ sessionize._to_regclass(source_relation) }},
+                                                    {{ sessionize._literal(settings['user_column']) }},
+                                                    {{ sessionize._literal(settings['time_column']) }},
+                                                    {{ sessionize._literal(settings['measures']) }}) p)
+                 {%- endif %}, false)
+               as fits
     {%- endset -%}
     {%- set row = sessionize._first_row(query) -%}
-    {%- set columns = sessionize._columns_of(sessionize._to_regclass(existing_relation)) -%}
-    {%- if row is none or columns is none -%}{{ return(false) }}{%- endif -%}
-    {%- if settings['measures'] == '' -%}
-        {{ return(columns == row['fixed']) }}
-    {%- endif -%}
-    {%- if not columns.startswith(row['fixed'] ~ ', ') -%}{{ return(false) }}{%- endif -%}
-    {%- set probe = 'sessionize_probe_' ~ local_md5(existing_relation.identifier ~ invocation_id)[:24] -%}
-    {%- call statement('sessionize_probe_savepoint') -%} savepoint sessionize_probe {%- endcall -%}
-    {%- call statement('sessionize_probe_job') -%}
-        select sessionize.create_job(
-            {{ sessionize._regclass(source_relation) }},
-            {{ sessionize._literal(settings['user_column']) }},
-            {{ sessionize._literal(settings['time_column']) }},
-            {{ sessionize._gap(settings['gap']) }},
-            target => pg_catalog.format('%I.%I', {{ sessionize._literal(existing_relation.schema) }}, {{ sessionize._literal(probe) }}),
-            allowed_lateness => {{ sessionize._gap(settings['allowed_lateness'], 'allowed_lateness') }},
-            measures => {{ sessionize._literal(settings['measures']) }})
-    {%- endcall -%}
-    {%- set wanted = sessionize._columns_of(sessionize._literal(sessionize._ident(existing_relation.schema, 'schema name') ~ '.' ~ sessionize._ident(probe, 'relation name')) ~ '::regclass') -%}
-    {%- call statement('sessionize_probe_rollback') -%} rollback to savepoint sessionize_probe {%- endcall -%}
-    {%- call statement('sessionize_probe_release') -%} release savepoint sessionize_probe {%- endcall -%}
-    {{ return(columns == wanted) }}
+    {{ return(row is not none and row['fits'] == true) }}
 {%- endmacro %}
