@@ -36,10 +36,13 @@
     cast({{ sessionize._literal(value) }} as interval)
 {%- endmacro %}
 
-{#- A gap for the window functions: an interval literal, or a bigint for
-    bigint epoch times (a Jinja integer). -#}
+{#- A gap for the window functions and the jobs: an interval literal, or a
+    bigint for bigint epoch times (a Jinja integer, in the unit of the
+    times).  A boolean is neither. -#}
 {% macro _gap(value, what='gap') -%}
-    {%- if value is number -%}
+    {%- if value is sameas true or value is sameas false -%}
+        {{ exceptions.raise_compiler_error("sessionize: " ~ what ~ " must be an interval such as '30 minutes' or, for bigint times, an integer, got " ~ value) }}
+    {%- elif value is number -%}
         {%- if value != (value | int) -%}
             {{ exceptions.raise_compiler_error("sessionize: a numeric " ~ what ~ " must be an integer (for bigint times), got " ~ value) }}
         {%- endif -%}
@@ -111,16 +114,25 @@
 {%- endmacro %}
 
 {#- The job that keeps relation (its target), as a dict of the jobs
-    catalog's columns, or none. -#}
+    catalog's columns, or none.  gap and allowed_lateness are of the kind
+    _gap() takes: text (an interval) for timestamp times, an integer for
+    bigint times. -#}
 {% macro _job_of(relation) -%}
     {%- set query -%}
         select j.job_id, j.user_column, j.time_column, j.target_user_column,
+               pg_catalog.format_type(j.time_type, null) as time_type,
                j.gap::text as gap, j.allowed_lateness::text as allowed_lateness,
+               j.integer_gap, j.integer_allowed_lateness,
                n.nspname as source_schema, c.relname as source_name
         from sessionize.jobs j
         join pg_catalog.pg_class c on c.oid = j.source
         join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where j.target = {{ sessionize._to_regclass(relation) }}
     {%- endset -%}
-    {{ return(sessionize._first_row(query)) }}
+    {%- set job = sessionize._first_row(query) -%}
+    {%- if job is not none and job['integer_gap'] is not none -%}
+        {%- do job.update({'gap': job['integer_gap'] | int,
+                           'allowed_lateness': job['integer_allowed_lateness'] | int}) -%}
+    {%- endif -%}
+    {{ return(job) }}
 {%- endmacro %}

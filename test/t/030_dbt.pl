@@ -3,12 +3,18 @@
 # The dbt package (dbt/) with real dbt-core and dbt-postgres: the
 # integration project (dbt/integration_tests) is seeded and built against a
 # throwaway cluster; then new and late events arrive (some bridging two
-# sessions, one deleted) and it is built again; then `dbt seed
-# --full-refresh` drops and recreates the source (which drops the job) and
-# `--full-refresh` rebuilds the job-backed model.  After each build every
-# sessions model must equal the README's plain-SQL reference over the
-# events, and the job must pass verify().  A naive is_incremental() model
-# must go wrong on the late events, as the README says.
+# sessions, one deleted) and it is built again; then a job's measures are
+# changed with --vars (written otherwise, which must not rebuild nor wait
+# for a transaction that has read the target; removed; restored); then
+# `dbt seed --full-refresh` drops and recreates the sources (which drops
+# the jobs; the new ones must take their targets over, measure columns
+# included, using no job id but their own) and `--full-refresh` rebuilds the job-backed model.
+# After each build every sessions model must equal the README's plain-SQL
+# reference over the events, the jobs with measures (on timestamptz,
+# timestamp and bigint epoch-millisecond times) a plain-SQL GROUP BY with
+# the same aggregates, and the jobs must pass verify().  A naive
+# is_incremental() model must go wrong on the late events, as the README
+# says.
 #
 # dbt comes from a virtualenv outside the tree (test/lib.sh,
 # ensure_dbt_venv: made by test/run, or here when its directory is
@@ -141,6 +147,103 @@ sub check_models
 		"$when: verify() of the job is clean");
 }
 
+# The jobs with measures and other time types: their source, columns, gap
+# (an SQL expression of the times' kind) and measures, each as its target
+# column and the plain-SQL aggregate that computes it over the session's
+# events (ts: the time; first and last break ties by the smallest and the
+# largest value, NULL counting as the largest, as the README says).
+sub first_of { my ($c) = @_; return "(array_agg($c ORDER BY ts, $c NULLS LAST))[1]"; }
+sub last_of  { my ($c) = @_; return "(array_agg($c ORDER BY ts DESC, $c DESC NULLS FIRST))[1]"; }
+my @default_measures = (
+	[ checkouts    => q{count(*) FILTER (WHERE url = '/checkout')} ],
+	[ landing_page => first_of('url') ],
+	[ exit_page    => last_of('url') ],
+	[ pages        => 'count(DISTINCT url)' ]);
+my %measure_jobs = (
+	sessions_job_measures => { source => 'events', user => 'user_id', time => 'event_ts',
+		gap => q{interval '30 minutes'}, time_type => 'timestamp with time zone',
+		measures => \@default_measures },
+	clicks_ms_job => { source => 'clicks_ms', user => 'visitor', time => 'at_ms',
+		gap => '1800000', time_type => 'bigint',
+		measures => [ [ revenue => 'sum(amount)' ], [ landing_page => first_of('page') ],
+			[ exit_page => last_of('page') ] ] },
+	events_local_job => { source => 'events_local', user => 'user_id', time => 'event_time',
+		gap => q{interval '30 minutes'}, time_type => 'timestamp without time zone',
+		measures => [] });
+
+# measure_differences(MODEL, MEASURES): the rows of the job model that
+# differ, both ways, from a GROUP BY over its source's sessions computed
+# in plain SQL (LAG, a running SUM) with the measures given (default: the
+# model's)
+sub measure_differences
+{
+	my ($model, $measures) = @_;
+	my $j = $measure_jobs{$model};
+	$measures //= $j->{measures};
+	my $ref_m = join('', map { ", $_->[1]" } @$measures);
+	my $got_m = join('', map { ", $_->[0]" } @$measures);
+	return $node->safe_psql($db, qq{
+		WITH f AS (
+			SELECT e.*, e.$j->{user} AS key, e.$j->{time} AS ts,
+			       CASE WHEN lag(e.$j->{time}) OVER w IS NULL OR e.$j->{time} - lag(e.$j->{time}) OVER w > $j->{gap}
+			            THEN 1 ELSE 0 END AS is_new
+			FROM dbt_test.$j->{source} e WHERE e.$j->{time} IS NOT NULL
+			WINDOW w AS (PARTITION BY e.$j->{user} ORDER BY e.$j->{time})),
+		-- (RANGE: events at the same time are in the same session)
+		g AS (SELECT f.*, sum(is_new) OVER (PARTITION BY key ORDER BY ts) AS n FROM f),
+		ref AS (SELECT key, min(ts), max(ts), max(ts) + $j->{gap}, count(*) $ref_m FROM g GROUP BY key, n),
+		got AS (SELECT $j->{user}, session_start, last_event_at, session_end, event_count $got_m
+		        FROM dbt_test.$model)
+		SELECT count(*) FROM ((SELECT * FROM ref EXCEPT ALL SELECT * FROM got)
+		                      UNION ALL (SELECT * FROM got EXCEPT ALL SELECT * FROM ref)) d});
+}
+
+# the columns of a model's table ("a,b,..."), and its number of columns
+# counting dropped ones
+sub columns_of
+{
+	my ($model) = @_;
+	return $node->safe_psql($db, qq{
+		SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+		WHERE attrelid = 'dbt_test.$model'::regclass AND attnum > 0 AND NOT attisdropped});
+}
+sub attnums_of
+{
+	my ($model) = @_;
+	return $node->safe_psql($db, qq{
+		SELECT count(*) FROM pg_attribute WHERE attrelid = 'dbt_test.$model'::regclass AND attnum > 0});
+}
+my $fixed_columns = 'session_start,last_event_at,session_end,event_count,closed';
+
+# check_measure_jobs(WHEN): each of those jobs equals its reference, has
+# its measure columns and times of its type, and passes verify()
+sub check_measure_jobs
+{
+	my ($when) = @_;
+	foreach my $model (sort keys %measure_jobs)
+	{
+		my $j = $measure_jobs{$model};
+		is(measure_differences($model), '0',
+			"$when: $model equals its plain-SQL GROUP BY reference, measures included");
+		is(columns_of($model), join(',', $j->{user}, $fixed_columns, map { $_->[0] } @{ $j->{measures} }),
+			"$when: $model has the columns of its measures");
+		is($node->safe_psql($db, qq{
+			SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+			WHERE attrelid = 'dbt_test.$model'::regclass AND attname = 'session_end'}),
+			$j->{time_type}, "$when: $model has times of its source's type");
+		is($node->safe_psql($db, qq{
+			SELECT count(*) FROM sessionize.jobs j, sessionize.verify(j.job_id) v
+			WHERE j.target = 'dbt_test.$model'::regclass}), '0', "$when: verify() of $model is clean");
+	}
+	cmp_ok($node->safe_psql($db, q{SELECT count(*) FROM dbt_test.clicks_ms_job WHERE revenue IS NOT NULL}),
+		'>', 0, "$when: the bigint job has revenue");
+}
+sub job_of
+{
+	my ($model) = @_;
+	return $node->safe_psql($db, "SELECT job_id FROM sessionize.jobs WHERE target = to_regclass('dbt_test.$model')");
+}
+
 my $job_of_model = q{SELECT job_id FROM sessionize.jobs WHERE target = to_regclass('dbt_test.sessions_job')};
 my $target_oid = q{SELECT to_regclass('dbt_test.sessions_job')::oid};
 
@@ -161,6 +264,8 @@ like(compiled('sessions_from_ephemeral'), qr/sessionize\.sessions\(/,
 like(compiled('sessions_from_cte'), qr/from "clicks"/,
 	'on a CTE, sessions() reads the CTE by its quoted name');
 check_models('first build');
+check_measure_jobs('first build');
+my %mjob = map { $_ => job_of($_) } keys %measure_jobs;
 is(differences('naive_incremental_sessions'), '0',
 	'first build: the naive incremental model, built in full, equals the reference');
 my $job = $node->safe_psql($db, $job_of_model);
@@ -203,6 +308,36 @@ $node->safe_psql($db, q{
 	DELETE FROM dbt_test.events WHERE ctid = (SELECT min(ctid) FROM dbt_test.events WHERE user_id = 2);
 });
 
+# the same kinds of change for the bigint and timestamp jobs' sources, and
+# an update of a measure's column
+my $bridges_ms = $node->safe_psql($db, q{
+	CREATE TABLE bridges_ms AS
+	SELECT visitor, last_event_at + (next_start - last_event_at) / 2 AS at_ms
+	FROM (SELECT visitor, last_event_at,
+	             lead(session_start) OVER (PARTITION BY visitor ORDER BY session_start) AS next_start
+	      FROM dbt_test.clicks_ms_job) s
+	WHERE next_start - last_event_at <= 3600000;
+	SELECT count(*) FROM bridges_ms});
+cmp_ok($bridges_ms, '>', 0, 'the bigint seed has sessions that a late event bridges');
+$node->safe_psql($db, q{
+	INSERT INTO dbt_test.clicks_ms SELECT visitor, at_ms, '/late-bridge', 7 FROM bridges_ms;
+	-- ties with the first and last events of sessions
+	INSERT INTO dbt_test.clicks_ms SELECT visitor, session_start, '/', 1 FROM dbt_test.clicks_ms_job WHERE event_count > 1;
+	INSERT INTO dbt_test.clicks_ms SELECT visitor, last_event_at, '/zz', NULL FROM dbt_test.clicks_ms_job WHERE event_count = 1;
+	INSERT INTO dbt_test.clicks_ms SELECT visitor, max(at_ms) + 600000, '/next', 3 FROM dbt_test.clicks_ms GROUP BY visitor;
+	UPDATE dbt_test.clicks_ms SET amount = amount + 1000 WHERE page = '/checkout';
+	DELETE FROM dbt_test.clicks_ms WHERE ctid = (SELECT min(ctid) FROM dbt_test.clicks_ms WHERE visitor = 'v2');
+	INSERT INTO dbt_test.events_local (user_id, event_time, url)
+	SELECT user_id, last_event_at + (next_start - last_event_at) / 2, '/late-bridge'
+	FROM (SELECT user_id, last_event_at,
+	             lead(session_start) OVER (PARTITION BY user_id ORDER BY session_start) AS next_start
+	      FROM dbt_test.events_local_job) s
+	WHERE next_start - last_event_at <= interval '60 minutes';
+	INSERT INTO dbt_test.events_local
+	SELECT user_id, max(event_time) + interval '5 minutes', '/next' FROM dbt_test.events_local GROUP BY user_id;
+	INSERT INTO dbt_test.events_local VALUES (1, '2026-02-28 12:00', '/very-late');
+});
+
 # 4. build again (the seed stays as the application left it): the job
 # applies the changes incrementally
 my $out = dbt_ok('second build, after new and late events', 'build', '--exclude-resource-type', 'seed');
@@ -210,6 +345,14 @@ like($out, qr/sessionize: job $job of \S+: incremental, .*\(late [1-9]/,
 	'the job ran incrementally and counted late events');
 is($node->safe_psql($db, $job_of_model), $job, 'the same job keeps the model');
 check_models('after new and late events');
+like($out, qr/sessionize: job $mjob{clicks_ms_job} of \S+: incremental, .*\(late [1-9]/,
+	'the bigint job ran incrementally and counted late events');
+like($out, qr/sessionize: job $mjob{events_local_job} of \S+: incremental, .*\(late [1-9]/,
+	'the timestamp job ran incrementally and counted late events');
+like($out, qr/sessionize: job $mjob{sessions_job_measures} of \S+: incremental/,
+	'the job with measures ran incrementally');
+is(job_of($_), $mjob{$_}, "the same job keeps $_") foreach sort keys %measure_jobs;
+check_measure_jobs('after new and late events');
 # (user 2 lost an event, which may have ended a session)
 is($node->safe_psql($db, q{
 	SELECT count(*) FROM dbt_test.sessions_job s JOIN bridges b
@@ -222,19 +365,93 @@ cmp_ok($naive, '>', 0, 'the naive is_incremental() max-timestamp model differs f
 note("the naive model: $naive rows differ from the reference's "
 	  . $node->safe_psql($db, 'SELECT count(*) FROM dbt_test.sessions_job'));
 
+# 4b. other measures (--vars): the same job, altered, rebuilds with them
+my $jm = $mjob{sessions_job_measures};
+my @other_measures = ([ user_sum => 'sum(user_id)' ], [ exit_page => last_of('url') ]);
+$out = dbt_ok('build with other measures', 'build', '--exclude-resource-type', 'seed',
+	'--select', 'sessions_job_measures', '--vars', '{job_measures: "sum(user_id) AS user_sum, last(url) AS exit_page"}');
+like($out, qr/sessionize: job $jm: new measures/, 'the new measures were set');
+like($out, qr/sessionize: job $jm of \S+: full build/, 'the job rebuilt with them');
+is(job_of('sessions_job_measures'), $jm, 'the same job keeps the model');
+is(columns_of('sessions_job_measures'), "user_id,$fixed_columns,user_sum,exit_page",
+	'the target has the new measure columns only');
+is(measure_differences('sessions_job_measures', \@other_measures), '0',
+	'with the new measures, the model equals its plain-SQL reference');
+
+# 4c. the same measures written otherwise: no alter_job(), no rebuild; a
+# new event is applied incrementally.  The comparison only reads the
+# catalog, so the run takes no lock that a reader of the target waits for
+# or makes wait: an open transaction that has read the target (ACCESS
+# SHARE) does not hold it up (lock_timeout turns a wait into a failure).
+my $attnums = attnums_of('sessions_job_measures');
+$node->safe_psql($db, q{INSERT INTO dbt_test.events VALUES (5, '2026-03-05 10:00+00', '/checkout')});
+my $reader = $node->background_psql($db);
+$reader->query_safe('BEGIN; SELECT count(*) FROM dbt_test.sessions_job_measures');
+{
+	local $ENV{PGOPTIONS} = '-c lock_timeout=5s';
+	$out = dbt_ok('build with the same measures written otherwise, while a transaction reads the target',
+		'build', '--exclude-resource-type', 'seed', '--select', 'sessions_job_measures',
+		'--vars', '{job_measures: "SUM( user_id )  as user_sum,LAST(url) AS \"exit_page\""}');
+}
+$reader->query_safe('COMMIT');
+$reader->quit;
+unlike($out, qr/lock timeout/, 'the run did not wait for the reader of the target');
+unlike($out, qr/sessionize: job $jm: new measures/, 'the same measures are not set again');
+like($out, qr/sessionize: job $jm of \S+: incremental, events \+1 /, 'the run was incremental');
+is(attnums_of('sessions_job_measures'), $attnums, 'no column of the target was dropped or added');
+is(measure_differences('sessions_job_measures', \@other_measures), '0',
+	'the model still equals its plain-SQL reference');
+
+# 4d. no measures: the measure columns go
+$out = dbt_ok('build without measures', 'build', '--exclude-resource-type', 'seed',
+	'--select', 'sessions_job_measures', '--vars', '{job_measures: ""}');
+like($out, qr/sessionize: job $jm: no measures/, 'the measures were removed');
+is(columns_of('sessions_job_measures'), "user_id,$fixed_columns", 'the target has no measure columns');
+is($node->safe_psql($db, "SELECT count(*) FROM sessionize.job_measures WHERE job_id = $jm"), '0',
+	'the job has no measures');
+is(measure_differences('sessions_job_measures', []), '0', 'without measures, the model equals its reference');
+
+# 4e. the model's own measures again
+$out = dbt_ok('build with the measures back', 'build', '--exclude-resource-type', 'seed',
+	'--select', 'sessions_job_measures');
+like($out, qr/sessionize: job $jm: new measures/, 'the measures were set again');
+is(job_of('sessions_job_measures'), $jm, 'the same job still keeps the model');
+check_measure_jobs('with the measures back');
+
 # 5. dbt seed --full-refresh drops and recreates the source, and the
 # extension drops the job with it; the next build makes a new job that
 # takes over the target (so views on it survive)
 my $oid = $node->safe_psql($db, $target_oid);
+my %moid = map { $_ => $node->safe_psql($db, "SELECT to_regclass('dbt_test.$_')::oid") } keys %measure_jobs;
 dbt_ok('the seed is recreated', 'seed', '--full-refresh');
 is($node->safe_psql($db, $job_of_model), '', 'dropping the source dropped the job');
+# the job ids the build uses: one per new job, none for anything else (the
+# measure columns' types are learnt with parse_measures(), not a job)
+my $job_ids = q{SELECT last_value FROM pg_sequences
+                WHERE (schemaname, sequencename) = (SELECT n.nspname, c.relname
+                       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                       WHERE c.oid = pg_get_serial_sequence('sessionize.jobs', 'job_id')::regclass)};
+my $ids_before = $node->safe_psql($db, $job_ids);
 $out = dbt_ok('build after the source was recreated', 'build', '--exclude-resource-type', 'seed');
+is($node->safe_psql($db, $job_ids) - $ids_before,
+	$node->safe_psql($db, "SELECT count(*) FROM sessionize.jobs WHERE job_id > $ids_before"),
+	'the build used a job id for each new job and for nothing else');
+cmp_ok($node->safe_psql($db, "SELECT count(*) FROM sessionize.jobs WHERE job_id > $ids_before"),
+	'>=', 1 + scalar(keys %measure_jobs), '(new jobs keep the job-backed models)');
 like($out, qr/sessionize: job \d+ of \S+: full build/, 'a new job built the target');
 my $job2 = $node->safe_psql($db, $job_of_model);
 isnt($job2, '', 'a new job keeps the model');
 isnt($job2, $job, 'it is not the old one');
 is($node->safe_psql($db, $target_oid), $oid, 'the new job took over the existing target table');
 check_models('after the source was recreated');
+foreach my $model (sort keys %measure_jobs)
+{
+	my $new = job_of($model);
+	ok($new ne '' && $new ne $mjob{$model}, "a new job keeps $model");
+	is($node->safe_psql($db, "SELECT to_regclass('dbt_test.$model')::oid"), $moid{$model},
+		"the new job took over the existing target of $model, measure columns included");
+}
+check_measure_jobs('after the sources were recreated');
 
 # late events once more, through the new job
 $node->safe_psql($db, q{

@@ -17,8 +17,11 @@
                     time_column: event_ts
                     gap: 30 minutes
 
-    On a sessionize_job model the arguments may be left out: they are the
-    job's (its source, columns and gap, from the jobs catalog).
+    The time column may be timestamptz, timestamp or bigint; for bigint
+    times the gap is an integer in their unit (gap: 1800000).  On a
+    sessionize_job model the arguments may be left out: they are the
+    job's (its source, columns and gap, from the jobs catalog).  Measure
+    columns are not compared (job_verifies compares them).
     model_user_column names the user column of the model when it differs
     from the events' (default: the same, or the job's target column).
 -#}
@@ -53,8 +56,13 @@
     {%- if model_user_column is none -%}{%- set model_user_column = user_column -%}{%- endif -%}
     {%- set u = sessionize._ident(user_column) -%}
     {%- set t = sessionize._ident(time_column) -%}
-    {#- the gap in seconds: "days count as 24 hours" for session_end too -#}
-    {%- set g = "pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', " ~ sessionize._interval(gap) ~ "))" -%}
+    {%- if gap is number -%}
+        {#- bigint times: the gap in their unit -#}
+        {%- set g = sessionize._gap(gap) -%}
+    {%- else -%}
+        {#- the gap in seconds: "days count as 24 hours" for session_end too -#}
+        {%- set g = "pg_catalog.make_interval(secs => pg_catalog.date_part('epoch', " ~ sessionize._gap(gap) ~ "))" -%}
+    {%- endif -%}
 
 with sessionize_flagged as (
     select {{ u }} as user_key, {{ t }} as ts,
