@@ -6,6 +6,7 @@
 -- limit, a measure it does not compute, a source it does not read
 -- directly), whose result must be the same.
 SET client_min_messages = notice;
+SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1800, false) IS NOT NULL AS ids_from_1800;
 CREATE SCHEMA mb;
 
 -- Events in time order, as an event log writes them: 40 users (and NULL),

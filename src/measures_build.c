@@ -115,7 +115,9 @@ typedef struct BuildMeasure
 {
 	BuildKind	kind;
 	ExprState  *arg;			/* NULL for count(*) */
+	AttrNumber	arg_attno;		/* > 0: arg is that column, read directly */
 	ExprState  *at;				/* first, last: the time */
+	AttrNumber	at_attno;		/* > 0: at is that column, read directly */
 	ExprState  *filter;			/* NULL: none */
 	Oid			argtype;
 	int16		typlen;
@@ -264,6 +266,63 @@ build_free(const BuildMeasure *m, Datum value)
 		pfree(DatumGetPointer(value));
 }
 
+/* The column a plain reference to one of the source's columns reads, or 0. */
+static AttrNumber
+build_plain_column(Expr *expr)
+{
+	if (IsA(expr, Var) && ((Var *) expr)->varno == 1 && ((Var *) expr)->varlevelsup == 0 &&
+		((Var *) expr)->varattno > 0)
+		return ((Var *) expr)->varattno;
+	return 0;
+}
+
+/* An argument's value for the row in the econtext's scan tuple. */
+static inline Datum
+build_eval(ExprState *state, AttrNumber attno, ExprContext *econtext, bool *isnull)
+{
+	if (attno > 0)
+		return slot_getattr(econtext->ecxt_scantuple, attno, isnull);
+	return ExecEvalExprSwitchContext(state, econtext, isnull);
+}
+
+/*
+ * Replace a kept value (old; none if had_old is false) by value: in old's
+ * memory when value fits there (last() replaces its value on nearly every
+ * row), else in a new copy.
+ */
+static Datum
+build_replace(Build *b, const BuildMeasure *m, Datum old, bool had_old, Datum value)
+{
+	if (had_old && !m->typbyval)
+	{
+		if (m->typlen > 0)
+		{
+			memcpy(DatumGetPointer(old), DatumGetPointer(value), m->typlen);
+			return old;
+		}
+		if (m->typlen == -1)
+		{
+			struct varlena *src = PG_DETOAST_DATUM_PACKED(value);
+			Size		len = VARSIZE_ANY_EXHDR(src);
+			struct varlena *dst = (struct varlena *) DatumGetPointer(old);
+
+			if (len + VARHDRSZ <= VARSIZE(dst))
+			{
+				SET_VARSIZE(dst, len + VARHDRSZ);
+				memcpy(VARDATA(dst), VARDATA_ANY(src), len);
+				if ((Pointer) src != DatumGetPointer(value))
+					pfree(src);
+				return old;
+			}
+			if ((Pointer) src != DatumGetPointer(value))
+				pfree(src);
+		}
+	}
+	if (had_old)
+		build_free(m, old);
+	return build_copy(b, m, value);
+}
+
 /*
  * Can this build compute the measure whose analyzed expression is expr?
  * If so, fill *m (expressions prepared in the current memory context).
@@ -368,6 +427,7 @@ build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
 					fmgr_info_copy(&m->cmp, &tc->cmp_proc_finfo, CurrentMemoryContext);
 					m->at = ExecInitExpr(expression_planner(lsecond_node(TargetEntry, agg->args)->expr),
 										 NULL);
+					m->at_attno = build_plain_column(lsecond_node(TargetEntry, agg->args)->expr);
 				}
 				else
 					return false;
@@ -382,6 +442,7 @@ build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
 	{
 		get_typlenbyval(m->argtype, &m->typlen, &m->typbyval);
 		m->arg = ExecInitExpr(expression_planner(arg), NULL);
+		m->arg_attno = build_plain_column(arg);
 	}
 	if (agg->aggfilter != NULL)
 		m->filter = ExecInitExpr(expression_planner(agg->aggfilter), NULL);
@@ -408,6 +469,9 @@ build_count_distinct(BuildMeasure *m, BuildDistinct *vals, int n)
 	int64		count = 0;
 	int			i = 0;
 
+	/* (kept once each while they were few: see build_add()) */
+	if (n <= BUILD_DISTINCT_SCAN + 1)
+		return n;
 	qsort(vals, n, sizeof(BuildDistinct), build_distinct_hash_cmp);
 	while (i < n)
 	{
@@ -455,7 +519,11 @@ build_int128_numeric(int128 v)
 }
 #endif
 
-/* One row's input to one measure's state (the row is the econtext's scan tuple). */
+/*
+ * One row's input to one measure's state (the row is the econtext's scan
+ * tuple), in the row's memory: what the state keeps is copied into the
+ * build's.
+ */
 static void
 build_add(Build *b, BuildMeasure *m, BuildState *st)
 {
@@ -471,7 +539,7 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 			return;
 	}
 	if (m->arg != NULL)
-		d = ExecEvalExprSwitchContext(m->arg, econtext, &isnull);
+		d = build_eval(m->arg, m->arg_attno, econtext, &isnull);
 
 	switch (m->kind)
 	{
@@ -540,12 +608,9 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 			else
 			{
 				/* (added in the row's memory, kept in the build's) */
-				MemoryContext old = MemoryContextSwitchTo(econtext->ecxt_per_tuple_memory);
 				Datum		sum = DirectFunctionCall2(numeric_add, st->u.value, d);
 
-				MemoryContextSwitchTo(old);
-				build_free(m, st->u.value);
-				st->u.value = build_copy(b, m, sum);
+				st->u.value = build_replace(b, m, st->u.value, true, sum);
 			}
 			st->empty = false;
 			break;
@@ -555,13 +620,7 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 			/* (of equal values the later, as min() and max() take it) */
 			if (st->empty ||
 				!DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation, st->u.value, d)))
-			{
-				Datum		copy = build_copy(b, m, d);
-
-				if (!st->empty)
-					build_free(m, st->u.value);
-				st->u.value = copy;
-			}
+				st->u.value = build_replace(b, m, st->u.value, !st->empty, d);
 			st->empty = false;
 			break;
 		case BUILD_AND:
@@ -580,7 +639,7 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 		case BUILD_LAST:
 			{
 				bool		atnull;
-				int64		at = DatumGetInt64(ExecEvalExprSwitchContext(m->at, econtext, &atnull));
+				int64		at = DatumGetInt64(build_eval(m->at, m->at_attno, econtext, &atnull));
 				int			c;
 
 				if (atnull)
@@ -590,11 +649,15 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 												  at, d, isnull, st->at, st->u.value, st->valnull);
 				if (st->empty || (m->kind == BUILD_FIRST ? c < 0 : c > 0))
 				{
-					Datum		copy = isnull ? (Datum) 0 : build_copy(b, m, d);
-
-					if (!st->empty && !st->valnull)
-						build_free(m, st->u.value);
-					st->u.value = copy;
+					if (isnull)
+					{
+						if (!st->empty && !st->valnull)
+							build_free(m, st->u.value);
+						st->u.value = (Datum) 0;
+					}
+					else
+						st->u.value = build_replace(b, m, st->u.value,
+													!st->empty && !st->valnull, d);
 					st->valnull = isnull;
 					st->at = at;
 				}
@@ -765,6 +828,7 @@ build_row(Build *b, TupleTableSlot *slot, AttrNumber userattno, AttrNumber timea
 	BuildUser  *u;
 	bool		found;
 	int64		ts;
+	MemoryContext oldcxt;
 
 	if (timenull)
 		return true;
@@ -815,9 +879,12 @@ build_row(Build *b, TupleTableSlot *slot, AttrNumber userattno, AttrNumber timea
 		session_count_overflow();
 	u->count++;
 
+	/* (what the measures allocate for this row alone goes with it) */
 	b->econtext->ecxt_scantuple = slot;
+	oldcxt = MemoryContextSwitchTo(b->econtext->ecxt_per_tuple_memory);
 	for (int i = 0; i < b->nmeasures; i++)
 		build_add(b, &b->measures[i], &u->states[i]);
+	MemoryContextSwitchTo(oldcxt);
 	ResetExprContext(b->econtext);
 	return true;
 }

@@ -639,8 +639,8 @@ run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
  * The statement that rebuilds the target from the whole source: with
  * sessionize() when the job has no measures; else from built, the name of
  * a registered tuplestore of the sessions and their measures
- * (measures_build.c), or if NULL with the sessions and their measures
- * grouped in one statement.
+ * (measures_build.c), read twice rather than copied into another, or if
+ * NULL with the sessions and their measures grouped in one statement.
  */
 static char *
 rebuild_sql(const JobInfo *job, const char *built)
@@ -652,7 +652,7 @@ rebuild_sql(const JobInfo *job, const char *built)
 	{
 		appendStringInfo(&q,
 						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
-						 "srf AS MATERIALIZED (%s), "
+						 "srf AS %s (%s), "
 						 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
 						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
 						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
@@ -664,6 +664,7 @@ rebuild_sql(const JobInfo *job, const char *built)
 						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 						 "FROM wm2 w",
 						 job->log_name,
+						 built != NULL ? "NOT MATERIALIZED" : "MATERIALIZED",
 						 built != NULL ? psprintf("SELECT * FROM %s", built) : grouped_sessions_sql(job, 1, 5, 8),
 						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
 						 measure_values(job, "s"));
