@@ -183,5 +183,55 @@ SELECT count(*) AS differences FROM (
 SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 SELECT sessionize.drop_job(:job, drop_target => true);
 
+-- An owner with SELECT on the columns the measures use, not on the table:
+-- one pass; without SELECT on one of them, SQL builds and reports it
+CREATE ROLE regress_mb_owner;
+GRANT USAGE, CREATE ON SCHEMA mb TO regress_mb_owner;
+CREATE TABLE mb.cols (uid int, ts timestamptz, page text, secret text);
+INSERT INTO mb.cols SELECT uid, ts, page, 'x' FROM mb.ev ORDER BY ts;
+GRANT SELECT (uid, ts, page), TRIGGER ON mb.cols TO regress_mb_owner;
+SET ROLE regress_mb_owner;
+SELECT sessionize.create_job('mb.cols', 'uid', 'ts', interval '30 minutes',
+    measures => 'count(DISTINCT page) AS pages, first(page) AS landing, count(*) AS n') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+RESET ROLE;
+SELECT count(*) AS differences FROM (
+    (SELECT uid, session_start, pages, landing FROM mb.cols_sessions
+     EXCEPT ALL SELECT uid, session_start, pages, landing FROM mb.reference('mb.ev'))
+    UNION ALL
+    (SELECT uid, session_start, pages, landing FROM mb.reference('mb.ev')
+     EXCEPT ALL SELECT uid, session_start, pages, landing FROM mb.cols_sessions)) d;
+REVOKE SELECT (page) ON mb.cols FROM regress_mb_owner;
+TRUNCATE mb.cols;
+INSERT INTO mb.cols SELECT uid, ts, page, 'x' FROM mb.ev ORDER BY ts;
+SET ROLE regress_mb_owner;
+\set VERBOSITY sqlstate
+SELECT full_rebuild FROM sessionize.run_job(:job);
+\set VERBOSITY default
+RESET ROLE;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- A user column whose type has a btree ordering but no hash function:
+-- SQL builds
+CREATE TABLE mb.bits AS
+SELECT (uid % 16)::bit(4) AS u, ts, page FROM mb.ev WHERE uid IS NOT NULL ORDER BY ts;
+SELECT sessionize.create_job('mb.bits', 'u', 'ts', interval '30 minutes',
+    measures => 'count(DISTINCT page) AS pages, last(page) AS exit') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+CREATE VIEW mb.bits_reference AS
+SELECT u, min(ts) AS session_start, count(DISTINCT page) AS pages,
+       (array_agg(page ORDER BY ts DESC, page DESC NULLS FIRST))[1] AS exit
+FROM (SELECT *, count(*) FILTER (WHERE g) OVER (PARTITION BY u ORDER BY ts) AS s
+      FROM (SELECT *, lag(ts) OVER (PARTITION BY u ORDER BY ts) IS NULL
+                      OR ts - lag(ts) OVER (PARTITION BY u ORDER BY ts) > interval '30 minutes' AS g
+            FROM mb.bits) a) b
+GROUP BY u, s;
+SELECT count(*) AS differences FROM (
+    (SELECT u, session_start, pages, exit FROM mb.bits_sessions EXCEPT ALL TABLE mb.bits_reference)
+    UNION ALL
+    (TABLE mb.bits_reference EXCEPT ALL SELECT u, session_start, pages, exit FROM mb.bits_sessions)) d;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
 RESET client_min_messages;
 DROP SCHEMA mb CASCADE;
+DROP ROLE regress_mb_owner;

@@ -1000,8 +1000,8 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	/* the result: u, session_start, last_event_at, session_end, event_count, m1, ... */
 	MemoryContextSwitchTo(oldcxt);
 	*desc = CreateTemplateTupleDesc(5 + b->nmeasures);
+	/* (no collations: the statement that reads it compares none of its columns) */
 	TupleDescInitEntry(*desc, 1, "u", user_type, user_typmod, 0);
-	TupleDescInitEntryCollation(*desc, 1, b->user_collation);
 	TupleDescInitEntry(*desc, 2, "session_start", get_atttype(source, timeattno), -1, 0);
 	TupleDescInitEntry(*desc, 3, "last_event_at", get_atttype(source, timeattno), -1, 0);
 	TupleDescInitEntry(*desc, 4, "session_end", get_atttype(source, timeattno), -1, 0);
@@ -1010,7 +1010,6 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	{
 		TupleDescInitEntry(*desc, 6 + i, psprintf("m%d", i + 1), exprType((Node *) exprs[i]),
 						   exprTypmod((Node *) exprs[i]), 0);
-		TupleDescInitEntryCollation(*desc, 6 + i, exprCollation((Node *) exprs[i]));
 	}
 	b->desc = *desc;
 	b->result = tuplestore_begin_heap(false, false, work_mem);
