@@ -232,6 +232,64 @@ SELECT count(*) AS differences FROM (
     (TABLE mb.bits_reference EXCEPT ALL SELECT u, session_start, pages, exit FROM mb.bits_sessions)) d;
 SELECT sessionize.drop_job(:job, drop_target => true);
 
+-- 500 users' sessions open at once fit the default hash memory limit
+CREATE TABLE mb.users500 AS
+SELECT u AS uid, timestamptz '2026-03-01' + i * interval '1 minute' AS ts, '/u/' || (u * i) % 7 AS page
+FROM generate_series(1, 3) i, generate_series(1, 500) u ORDER BY i, u;
+SELECT sessionize.create_job('mb.users500', 'uid', 'ts', interval '30 minutes',
+    measures => 'count(DISTINCT page) AS pages, last(page) AS exit') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT count(*) AS sessions, sum(pages) AS pages FROM mb.users500_sessions;
+SELECT count(DISTINCT (uid, page)) AS reference_pages FROM mb.users500;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- Ties that the ordering calls equal but whose bytes differ (1.0, 1.00,
+-- 1): first() and last() pick by bytes, whatever the storage order; the
+-- reference is the first() and last() aggregates over the same rows
+CREATE TABLE mb.ties (uid int, ts timestamptz, amount numeric);
+INSERT INTO mb.ties VALUES (1, '2026-03-01 10:00', 1.0), (1, '2026-03-01 10:00', 1.00), (1, '2026-03-01 10:00', 1),
+                           (1, '2026-03-01 10:05', 2.50), (1, '2026-03-01 10:05', 2.5),
+                           (2, '2026-03-01 10:00', 7), (2, '2026-03-01 10:00', 7.000);
+CREATE TABLE mb.ties_reversed AS SELECT * FROM mb.ties ORDER BY ts, amount::text DESC;
+CREATE VIEW mb.ties_reference AS
+SELECT uid, sessionize.first(amount, ts)::text AS f, sessionize.last(amount, ts)::text AS l,
+       max(amount)::text AS top FROM mb.ties GROUP BY uid;
+SELECT sessionize.create_job('mb.ties', 'uid', 'ts', interval '30 minutes',
+    measures => 'first(amount) AS f, last(amount) AS l') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT sessionize.create_job('mb.ties_reversed', 'uid', 'ts', interval '30 minutes',
+    measures => 'first(amount) AS f, last(amount) AS l') AS job2 \gset
+SELECT full_rebuild FROM sessionize.run_job(:job2);
+SELECT r.uid, r.f, r.l, t.f::text = r.f AND t.l::text = r.l AS same, v.f::text = r.f AND v.l::text = r.l AS same_reversed
+FROM mb.ties_reference r JOIN mb.ties_sessions t USING (uid) JOIN mb.ties_reversed_sessions v USING (uid) ORDER BY uid;
+SELECT sessionize.drop_job(:job, drop_target => true);
+SELECT sessionize.drop_job(:job2, drop_target => true);
+
+-- An aggregate it does not compute, with DISTINCT: SQL builds
+CREATE TABLE mb.distinct_or AS SELECT uid, ts, ok FROM mb.ev ORDER BY ts;
+SELECT sessionize.create_job('mb.distinct_or', 'uid', 'ts', interval '30 minutes',
+    measures => 'bool_or(DISTINCT ok) AS any_ok, count(*) AS n') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT count(*) AS differences FROM (
+    (SELECT uid, session_start, any_ok FROM mb.distinct_or_sessions
+     EXCEPT ALL SELECT uid, session_start, any_ok FROM mb.reference('mb.ev'))
+    UNION ALL
+    (SELECT uid, session_start, any_ok FROM mb.reference('mb.ev')
+     EXCEPT ALL SELECT uid, session_start, any_ok FROM mb.distinct_or_sessions)) d;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- Infinite times: a session at -infinity ends there, one at infinity too
+CREATE TABLE mb.inf (uid int, ts timestamptz, page text);
+INSERT INTO mb.inf VALUES (1, '-infinity', 'a'), (1, '2026-03-01 10:00', 'b'), (1, '2026-03-01 10:10', 'c'),
+                          (2, '2026-03-01 09:00', 'd'), (2, 'infinity', 'e');
+SELECT sessionize.create_job('mb.inf', 'uid', 'ts', interval '30 minutes',
+    measures => 'first(page) AS landing, count(*) AS n') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT uid, session_start, last_event_at, session_end, event_count, landing, n
+FROM mb.inf_sessions ORDER BY uid, session_start;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+SELECT sessionize.drop_job(:job, drop_target => true);
+
 RESET client_min_messages;
 DROP SCHEMA mb CASCADE;
 DROP ROLE regress_mb_owner;

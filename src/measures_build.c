@@ -918,8 +918,9 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	*why = "the source is not one plain table that it reads directly";
 	if (get_rel_relkind(source) != RELKIND_RELATION || userattno <= 0 || timeattno <= 0)
 		return NULL;
+	/* (a plain table is its own first member: more are inheritance children) */
 	leaves = sessionize_direct_scan_members(source);
-	if (list_length(leaves) != 1 || linitial_oid(leaves) != source)
+	if (list_length(leaves) != 1)
 		return NULL;
 
 	buildcxt = AllocSetContextCreate(CurrentMemoryContext, "sessionize measures build",
