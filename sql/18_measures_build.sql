@@ -290,6 +290,18 @@ FROM mb.inf_sessions ORDER BY uid, session_start;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 SELECT sessionize.drop_job(:job, drop_target => true);
 
+-- bigint users whose 32-bit hashes are equal (0, 2^32 + 1, 2^33 + 2 fold
+-- to 0): three users, not one
+CREATE TABLE mb.big_users (uid bigint, ts timestamptz, page text);
+INSERT INTO mb.big_users
+SELECT u, timestamptz '2026-03-01' + i * interval '1 minute', '/b/' || u % 5 + i
+FROM unnest(ARRAY[0, 4294967297, 8589934594]::bigint[]) u, generate_series(1, 4) i ORDER BY i, u;
+SELECT sessionize.create_job('mb.big_users', 'uid', 'ts', interval '30 minutes',
+    measures => 'count(DISTINCT page) AS pages, first(page) AS landing') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT uid, event_count, pages, landing FROM mb.big_users_sessions ORDER BY uid;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
 RESET client_min_messages;
 DROP SCHEMA mb CASCADE;
 DROP ROLE regress_mb_owner;

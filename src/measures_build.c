@@ -435,8 +435,7 @@ build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
 		}
 		if (m->kind != BUILD_COUNT && arg == NULL)
 			return false;
-		if (arg != NULL)
-			m->argtype = exprType((Node *) arg);
+		m->argtype = exprType((Node *) arg);	/* (InvalidOid for count(*)) */
 	}
 	if (arg != NULL)
 	{
