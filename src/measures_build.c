@@ -34,11 +34,17 @@
  *
  * A session is complete when its user's next event is more than a gap
  * later, so each user's events must come in time order; event logs are
- * written so.  The first event that comes out of order, or a table that
- * outgrows the hash memory limit (work_mem times hash_mem_multiplier),
- * ends the pass: NULL is returned and the caller builds with SQL, whose
- * result is the same.  Memory therefore stays within the limit whatever
- * the source.
+ * written so.  A sweep also writes the sessions that the latest time read
+ * is more than a gap past, so that memory holds the open sessions (and one
+ * entry per user), not every user's last one.  The first event that comes
+ * out of order, or that would join a session a sweep wrote, or a table
+ * that outgrows the hash memory limit (work_mem times
+ * hash_mem_multiplier), ends the pass: NULL is returned and the caller
+ * builds with SQL, whose result is the same.  Memory therefore stays
+ * within the limit whatever the source.  So does a job owner without
+ * SELECT on a column the pass would read, or under row-level security:
+ * the pass reads the heap directly, and the SQL build applies (and
+ * reports) what the executor checks.
  *
  * Runs as the current user: the caller has made the job owner current,
  * restricted, with search_path pinned, since the measures' arguments and
@@ -53,10 +59,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
-#include "access/stratnum.h"
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -945,8 +951,6 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 		{
 			MemoryContextSwitchTo(oldcxt);
 			*why = psprintf("measure \"%s\" is not one it computes", jm->name);
-			MemoryContextSwitchTo(buildcxt);
-			MemoryContextSwitchTo(oldcxt);
 			MemoryContextDelete(buildcxt);
 			return NULL;
 		}
