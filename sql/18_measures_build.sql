@@ -10,7 +10,10 @@ SELECT setval(pg_get_serial_sequence('sessionize.jobs', 'job_id'), 1800, false) 
 CREATE SCHEMA mb;
 
 -- Events in time order, as an event log writes them: 40 users (and NULL),
--- times with ties, NULLs in every measured column.
+-- times with ties, NULLs in every measured column.  The amounts have one
+-- scale: of values that compare equal but print otherwise (12.3, 12.30),
+-- max() keeps the one it reads last, which the order of the rows decides,
+-- in PostgreSQL's own aggregate as here, so verify() could tell them apart.
 CREATE TABLE mb.ev (uid int, ts timestamptz, page text, name text COLLATE "C", amount numeric,
                     qty int, small smallint, big bigint, ok boolean, kind text);
 SELECT setseed(0.18);
@@ -20,7 +23,7 @@ SELECT CASE WHEN i % 97 = 0 THEN NULL ELSE i % 40 END,
          + CASE WHEN i % 11 = 0 THEN interval '50 minutes' * (i % 7) ELSE interval '0' END,
        CASE WHEN i % 13 = 0 THEN NULL ELSE '/p/' || (hashint4(i) & 7) END,
        CASE WHEN i % 17 = 0 THEN NULL ELSE chr(65 + (hashint4(i * 7) & 15)) || chr(97 + (i % 3)) END,
-       CASE WHEN i % 19 = 0 THEN NULL ELSE round(((hashint4(i) & 9999) / 100.0)::numeric, 1 + i % 3) END,
+       CASE WHEN i % 19 = 0 THEN NULL ELSE round(((hashint4(i) & 9999) / 100.0)::numeric, 2) END,
        CASE WHEN i % 23 = 0 THEN NULL ELSE hashint4(i) % 1000 END,
        CASE WHEN i % 29 = 0 THEN NULL ELSE (hashint4(i) % 100)::smallint END,
        CASE WHEN i % 31 = 0 THEN NULL ELSE 4611686018427387904 + i END,
