@@ -66,7 +66,6 @@
 #include "catalog/pg_aggregate.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "common/hashfn.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -91,6 +90,7 @@
 #include "measures.h"
 #include "measures_build.h"
 #include "session_srf.h"
+#include "user_sessions.h"
 
 /* The table's memory is measured every so many rows. */
 #define BUILD_MEMORY_EVERY	1024
@@ -201,13 +201,10 @@ struct Build
 	BuildMeasure *measures;
 	SessionTimeKind kind;
 	SessionRule rule;
-	/* the user: how to hash and compare it */
-	Oid			user_collation;
+	/* the user: how to copy, hash and compare it */
 	int16		user_typlen;
 	bool		user_byval;
-	bool		int_key;
-	FmgrInfo	hash_fn;
-	FmgrInfo	eq_fn;
+	UserKeyOps	keys;
 	/* the table, and everything the sessions keep */
 	MemoryContext cxt;
 	builduser_hash *users;
@@ -228,21 +225,13 @@ struct Build
 static inline uint32
 build_user_hash(Build *b, Datum key)
 {
-	if (b->int_key)
-	{
-		uint64		v = (uint64) DatumGetInt64(key);
-
-		return murmurhash32((uint32) (v ^ (v >> 32)));
-	}
-	return DatumGetUInt32(FunctionCall1Coll(&b->hash_fn, b->user_collation, key));
+	return user_key_hash(&b->keys, key);
 }
 
 static inline bool
 build_user_equal(Build *b, Datum x, Datum y)
 {
-	if (b->int_key)
-		return x == y;
-	return DatumGetBool(FunctionCall2Coll(&b->eq_fn, b->user_collation, x, y));
+	return user_key_equal(&b->keys, x, y);
 }
 
 /* ----------------------------------------------------------------------
@@ -340,6 +329,7 @@ build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
 	int			nargs;
 	HeapTuple	tup;
 	Oid			sortop;
+	char	   *name;
 	Expr	   *arg = NULL;
 
 	if (!IsA(expr, Aggref))
@@ -420,13 +410,12 @@ build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
 					fmgr_info(get_opcode(sortop), &m->cmp);
 				}
 				else if (nargs == 2 && get_func_namespace(agg->aggfnoid) == sessionize_schema &&
-						 (strcmp(get_func_name(agg->aggfnoid), "first") == 0 ||
-						  strcmp(get_func_name(agg->aggfnoid), "last") == 0))
+						 (strcmp(name = get_func_name(agg->aggfnoid), "first") == 0 ||
+						  strcmp(name, "last") == 0))
 				{
 					TypeCacheEntry *tc;
 
-					m->kind = strcmp(get_func_name(agg->aggfnoid), "first") == 0 ?
-						BUILD_FIRST : BUILD_LAST;
+					m->kind = strcmp(name, "first") == 0 ? BUILD_FIRST : BUILD_LAST;
 					tc = lookup_type_cache(exprType((Node *) arg), TYPECACHE_CMP_PROC_FINFO);
 					if (!OidIsValid(tc->cmp_proc_finfo.fn_oid))
 						return false;
@@ -908,7 +897,7 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	AttrNumber	timeattno = get_attnum(source, time_column);
 	Oid			user_type;
 	int32		user_typmod;
-	TypeCacheEntry *tc;
+	Oid			user_collation;
 	Relation	rel;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
@@ -982,23 +971,15 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 			}
 	}
 
-	/* the user: hashed and compared as its type's default operator classes say */
-	get_atttypetypmodcoll(source, userattno, &user_type, &user_typmod, &b->user_collation);
+	/* the user: hashed and compared as the tables of user_sessions.c do */
+	get_atttypetypmodcoll(source, userattno, &user_type, &user_typmod, &user_collation);
 	get_typlenbyval(user_type, &b->user_typlen, &b->user_byval);
-	b->int_key = (user_type == INT8OID || user_type == INT4OID || user_type == INT2OID) &&
-		b->user_byval;
-	tc = lookup_type_cache(user_type, TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
-	if (!b->int_key)
+	if (!user_key_ops_init(&b->keys, user_type, user_collation, buildcxt))
 	{
-		if (!OidIsValid(tc->hash_proc_finfo.fn_oid) || !OidIsValid(tc->eq_opr_finfo.fn_oid))
-		{
-			*why = "the user column's type has no hash function";
-			MemoryContextSwitchTo(oldcxt);
-			MemoryContextDelete(buildcxt);
-			return NULL;
-		}
-		fmgr_info_copy(&b->hash_fn, &tc->hash_proc_finfo, buildcxt);
-		fmgr_info_copy(&b->eq_fn, &tc->eq_opr_finfo, buildcxt);
+		*why = "the user column's type has no hash function";
+		MemoryContextSwitchTo(oldcxt);
+		MemoryContextDelete(buildcxt);
+		return NULL;
 	}
 
 	/* the result: u, session_start, last_event_at, session_end, event_count, m1, ... */

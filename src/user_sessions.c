@@ -183,9 +183,7 @@ struct UserSessions
 	Oid			collation;
 	int16		typlen;
 	bool		byval;
-	bool		int_key;		/* key equality is bitwise: hash it inline */
-	FmgrInfo	hash_fn;
-	FmgrInfo	eq_fn;
+	UserKeyOps	keys;
 	SessionRule rule;
 
 	/* where sessions go */
@@ -287,21 +285,31 @@ static void add_summary(UserSessions *us, Datum key, bool keynull,
 static inline uint32
 user_hash(UserSessions *us, Datum key)
 {
-	if (us->int_key)
-	{
-		uint64		v = (uint64) DatumGetInt64(key);
-
-		return murmurhash32((uint32) (v ^ (v >> 32)));
-	}
-	return DatumGetUInt32(FunctionCall1Coll(&us->hash_fn, us->collation, key));
+	return user_key_hash(&us->keys, key);
 }
 
 static inline bool
 user_equal(UserSessions *us, Datum a, Datum b)
 {
-	if (us->int_key)
-		return a == b;
-	return DatumGetBool(FunctionCall2Coll(&us->eq_fn, us->collation, a, b));
+	return user_key_equal(&us->keys, a, b);
+}
+
+bool
+user_key_ops_init(UserKeyOps *ops, Oid user_type, Oid collation, MemoryContext cxt)
+{
+	TypeCacheEntry *typentry = lookup_type_cache(user_type,
+												 TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
+
+	if (!OidIsValid(typentry->hash_proc) || !OidIsValid(typentry->eq_opr))
+		return false;
+	ops->collation = collation;
+	fmgr_info_copy(&ops->hash_fn, &typentry->hash_proc_finfo, cxt);
+	fmgr_info_copy(&ops->eq_fn, &typentry->eq_opr_finfo, cxt);
+	/* (bigint is passed by reference where Datums are 32 bits) */
+	ops->int_key = (user_type == INT8OID || user_type == INT4OID ||
+					user_type == INT2OID || user_type == OIDOID) &&
+		get_typbyval(user_type);
+	return true;
 }
 
 /* ----------------------------------------------------------------------
@@ -1701,7 +1709,6 @@ user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	UserSessions *us = palloc0(sizeof(UserSessions));
-	TypeCacheEntry *typentry;
 
 	us->cxt = cxt;
 	us->user_type = user_type;
@@ -1715,18 +1722,12 @@ user_sessions_create(Oid user_type, Oid collation, const SessionRule *rule,
 	us->arg = arg;
 	Assert(!eager || replay != NULL);
 	get_typlenbyval(user_type, &us->typlen, &us->byval);
-	typentry = lookup_type_cache(user_type,
-								 TYPECACHE_HASH_PROC_FINFO | TYPECACHE_EQ_OPR_FINFO);
-	if (!OidIsValid(typentry->hash_proc) || !OidIsValid(typentry->eq_opr))
+	if (!user_key_ops_init(&us->keys, user_type, collation, cxt))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("could not identify a hash function for type %s",
 						format_type_be(user_type)),
 				 errdetail("The user column must be of a type that can be hashed.")));
-	fmgr_info_copy(&us->hash_fn, &typentry->hash_proc_finfo, cxt);
-	fmgr_info_copy(&us->eq_fn, &typentry->eq_opr_finfo, cxt);
-	us->int_key = (user_type == INT8OID || user_type == INT4OID ||
-				   user_type == INT2OID || user_type == OIDOID);
 
 	/* the sort's rows, should one be needed */
 	us->sortdesc = CreateTemplateTupleDesc(4);

@@ -42,7 +42,51 @@
 #ifndef SESSIONIZE_USER_SESSIONS_H
 #define SESSIONIZE_USER_SESSIONS_H
 
+#include "common/hashfn.h"
+#include "fmgr.h"
+
 #include "session_state.h"
+
+/*
+ * How the values of a user type are hashed and told equal: by the type's
+ * default hash function and equality under a collation, or inline for
+ * by-value integers and oids, whose equality is bitwise.  Every table of
+ * users keeps one (user_sessions.c, measures_build.c).
+ */
+typedef struct UserKeyOps
+{
+	Oid			collation;
+	bool		int_key;		/* key equality is bitwise: hash it inline */
+	FmgrInfo	hash_fn;
+	FmgrInfo	eq_fn;
+} UserKeyOps;
+
+/*
+ * Fill *ops for user_type and collation (the functions looked up into cxt);
+ * false if the type has no hash function or equality.
+ */
+extern bool user_key_ops_init(UserKeyOps *ops, Oid user_type, Oid collation,
+							  MemoryContext cxt);
+
+static inline uint32
+user_key_hash(UserKeyOps *ops, Datum key)
+{
+	if (ops->int_key)
+	{
+		uint64		v = (uint64) DatumGetInt64(key);
+
+		return murmurhash32((uint32) (v ^ (v >> 32)));
+	}
+	return DatumGetUInt32(FunctionCall1Coll(&ops->hash_fn, ops->collation, key));
+}
+
+static inline bool
+user_key_equal(UserKeyOps *ops, Datum a, Datum b)
+{
+	if (ops->int_key)
+		return a == b;
+	return DatumGetBool(FunctionCall2Coll(&ops->eq_fn, ops->collation, a, b));
+}
 
 typedef struct UserSessions UserSessions;
 
