@@ -716,8 +716,7 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 			b.tids[b.n] = PointerGetDatum(&c->tid);
 			if (c->kind != 'd')
 			{
-				end = session_end_time(job->time_type == INT8OID ? SESSION_TIME_BIGINT
-									   : SESSION_TIME_TIMESTAMPTZ, c->s.last, gap);
+				end = session_end_time(sessionize_job_time_kind(job), c->s.last, gap);
 				if (c->kind == 'i')
 				{
 					b.users[b.n] = c->user->user;

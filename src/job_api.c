@@ -114,6 +114,13 @@ sessionize_job_time_text_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(sessionize_job_time_text(type, ticks));
 }
 
+/* Is a measure list only spaces, which create_job() takes as no measures? */
+static bool
+measure_list_is_blank(const char *list)
+{
+	return strspn(list, " \t\r\n") == strlen(list);
+}
+
 /*
  * A measure list, parsed: the arrays (column names, definitions, result
  * types, merges) that replace the caller's text, argument argno, in the call of the
@@ -156,7 +163,7 @@ parse_measure_arg(FunctionCallInfo fcinfo, int argno, Oid source,
 	if (margs->isnull)
 		return;
 	list = TextDatumGetCString(PG_GETARG_DATUM(argno));
-	if (strspn(list, " \t\r\n") < strlen(list))
+	if (!measure_list_is_blank(list))
 	{
 		AttrNumber	tatt;
 
@@ -659,8 +666,9 @@ sessionize_measures_problem_sql(PG_FUNCTION_ARGS)
  *
  * What create_job(..., measures => measures) would keep in job_measures
  * for a job on that source: each measure parsed, checked and deparsed, or
- * the error create_job() would raise; no rows for a list of only spaces.  Lets a caller compare a list with a
- * job's (the dbt materialization does) without altering the job.  Who may
+ * the error create_job() would raise; no rows for a list of only spaces.
+ * Lets a caller compare a list with a job's (the dbt materialization does)
+ * without altering the job.  Who may
  * call it: anyone.  As whom it runs: the caller, as create_job() parses a
  * list: the check that evaluates the list over no rows needs the caller's
  * SELECT on the columns it uses.
@@ -708,8 +716,7 @@ sessionize_parse_measures_sql(PG_FUNCTION_ARGS)
 
 	sessionize_init_materialized_srf(fcinfo, 0);
 	list = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	/* as for create_job(): a list of only spaces is no measures */
-	if (strspn(list, " \t\r\n") == strlen(list))
+	if (measure_list_is_blank(list))
 		return (Datum) 0;
 	measures = sessionize_parse_measures(list, source, user_column, time_column);
 	foreach(lc, measures)

@@ -1066,8 +1066,6 @@ static bool
 run_native_build(const JobInfo *job, RunResult *res, char **why)
 {
 	Snapshot	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	SessionTimeKind kind = job->time_type == TIMESTAMPTZOID ? SESSION_TIME_TIMESTAMPTZ :
-		job->time_type == TIMESTAMPOID ? SESSION_TIME_TIMESTAMP : SESSION_TIME_BIGINT;
 	SessionizeIdentity saved;
 	Tuplestorestate *built;
 	TupleDesc	desc;
@@ -1076,8 +1074,8 @@ run_native_build(const JobInfo *job, RunResult *res, char **why)
 	sessionize_become(job->owner, true, &saved);
 	PushActiveSnapshot(snapshot);
 	built = sessionize_build_measures(job->source, job->source_name, job->user_column,
-									  job->time_column, kind, job->gap_ticks,
-									  job->measures, &desc, why);
+									  job->time_column, sessionize_job_time_kind(job),
+									  job->gap_ticks, job->measures, &desc, why);
 	PopActiveSnapshot();
 	sessionize_restore(&saved);
 	if (built == NULL)

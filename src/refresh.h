@@ -15,10 +15,12 @@
 #define SESSIONIZE_REFRESH_H
 
 #include "access/tupdesc.h"
+#include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "job_catalog.h"
+#include "session_state.h"
 
 /* What run_job() knows of a job. */
 typedef struct JobInfo
@@ -58,6 +60,15 @@ typedef struct JobInfo
 	char	   *notify_channel;	/* NULL: none */
 	List	   *measures;		/* JobMeasure, in the target's order; NIL: none */
 } JobInfo;
+
+/* The kind of a job's times, as session_state.h's functions take it. */
+static inline SessionTimeKind
+sessionize_job_time_kind(const JobInfo *job)
+{
+	if (job->time_type == INT8OID)
+		return SESSION_TIME_BIGINT;
+	return job->time_type == TIMESTAMPOID ? SESSION_TIME_TIMESTAMP : SESSION_TIME_TIMESTAMPTZ;
+}
 
 /*
  * Run a job once, in the current transaction, for the current user, who
