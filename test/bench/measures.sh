@@ -164,21 +164,17 @@ for r in $(seq 1 "$RUNS"); do
 	srf+=("$(sql "SELECT bench_time(\$q\$SELECT count(*) FROM sessionize.sessionize('events', 'user_id', 'event_ts', interval '30 minutes')
 	             AS s(user_id int, session_start timestamptz, last_event_at timestamptz, session_end timestamptz, event_count bigint)\$q\$)")")
 done
-# the dbt model's table equals the six-measure job's (before its append)
+# the dbt model's table and the floor's equal the six-measure job's (before its append)
 first_run cmp "$SIX" >/dev/null
-d=$(sql "SELECT count(*) FROM (
-     (SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions
-      EXCEPT ALL SELECT * FROM dbt_sessions)
-     UNION ALL
-     (SELECT * FROM dbt_sessions
-      EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions)) d")
+# rows in which a table of the six measures differs from the job's
+differs_from_job() { # table
+	local cols="user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount"
+	sql "SELECT count(*) FROM ((SELECT $cols FROM cmp_sessions EXCEPT ALL SELECT * FROM $1)
+	     UNION ALL (SELECT * FROM $1 EXCEPT ALL SELECT $cols FROM cmp_sessions)) d"
+}
+d=$(differs_from_job dbt_sessions)
 if [ "$d" != 0 ]; then echo "MISMATCH: the dbt model's table differs from the job's in $d rows (ties in first/last?)" >&2; fi
-d=$(sql "SELECT count(*) FROM (
-     (SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions
-      EXCEPT ALL SELECT * FROM floor_sessions)
-     UNION ALL
-     (SELECT * FROM floor_sessions
-      EXCEPT ALL SELECT user_id, session_start, last_event_at, event_count, revenue, purchases, pages, landing_page, exit_page, top_amount FROM cmp_sessions)) d")
+d=$(differs_from_job floor_sessions)
 if [ "$d" != 0 ]; then echo "MISMATCH: the floor's table differs from the job's in $d rows" >&2; exit 1; fi
 
 m_plain=$(median "$(j "${plain[@]}")")
