@@ -33,7 +33,9 @@ PORT=${BENCH_PORT:-5487}
 WORK_MEM=${BENCH_WORK_MEM:-}
 ONLY_FIRST=${BENCH_ONLY_FIRST:-0}
 . "$(dirname "$0")/lib.sh"
-conf=("shared_buffers = 1GB")
+# the script runs each job itself: the background worker must not run one
+# between its steps (taking an append before the timed run, or the CPU)
+conf=("shared_buffers = 1GB" "sessionize.enabled = off")
 # at scale: no checkpoint in the middle of a run
 [ "$ONLY_FIRST" = 1 ] && conf+=("max_wal_size = 8GB" "checkpoint_timeout = 1h")
 [ -n "$WORK_MEM" ] && conf+=("work_mem = '$WORK_MEM'")
