@@ -41,7 +41,8 @@ OBJS = \
 	src/launcher.o \
 	src/scheduler.o \
 	src/measures.o \
-	src/measures_build.o
+	src/measures_build.o \
+	src/numeric_scaled.o
 
 # The install script of the version being made is built from its parts in
 # src/sql/ (the window forms' 24 aggregates are generated); the scripts of

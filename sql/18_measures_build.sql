@@ -305,6 +305,80 @@ SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT uid, event_count, pages, landing FROM mb.big_users_sessions ORDER BY uid;
 SELECT sessionize.drop_job(:job, drop_target => true);
 
+-- numeric sums, minima and maxima, which it computes as scaled integers
+-- (src/numeric_scaled.c) while the values allow and with numeric's own
+-- functions from the first one that does not: mixed scales (the sum's is
+-- the largest), zeros with a scale, negatives, sums beyond bigint, a
+-- rescaling that would leave the integers' range, NaN, infinities, more
+-- than 18 decimals, values beyond bigint, NULLs, equal values that print
+-- otherwise.  Each user is one session; compared as text (scale included)
+-- with the aggregates over the same rows in storage order.
+CREATE TABLE mb.nums (uid int, ts timestamptz, amount numeric);
+INSERT INTO mb.nums
+SELECT uid, timestamptz '2026-03-01' + ord * interval '1 minute', amount
+FROM (VALUES (1, 1, 1.5), (1, 2, 2.25), (1, 3, 3),
+             (2, 1, 0.00), (2, 2, 0),
+             (3, 1, -1.50), (3, 2, 0.25), (3, 3, -10),
+             (4, 1, 9000000000000000000), (4, 2, 9000000000000000000), (4, 3, 9000000000000000000),
+             (5, 1, 9000000000000000000), (5, 2, 9000000000000000000), (5, 3, 0.000000000000000001), (5, 4, 2),
+             (6, 1, 1.5), (6, 2, 'NaN'), (6, 3, 2),
+             (7, 1, 'Infinity'), (7, 2, 2),
+             (8, 1, 'Infinity'), (8, 2, '-Infinity'),
+             (9, 1, 1e30), (9, 2, 1),
+             (10, 1, 1), (10, 2, 0.1234567890123456789), (10, 3, 1.5),
+             (11, 1, NULL), (11, 2, NULL),
+             (12, 1, NULL), (12, 2, 5.5),
+             (13, 1, 12.3), (13, 2, 12.30), (13, 3, 2.5), (13, 4, 2.50),
+             (14, 1, -9223372036854775807), (14, 2, -1),
+             (15, 1, -9223372036854775807), (15, 2, -2), (15, 3, 0.5),
+             (16, 1, 0.000000000000000001), (16, 2, -0.000000000000000002),
+             (17, 1, 92233720368547758.07), (17, 2, 0.01), (17, 3, 99999999999999999.99)
+     ) v(uid, ord, amount)
+ORDER BY ord, uid;
+SELECT sessionize.create_job('mb.nums', 'uid', 'ts', interval '30 minutes',
+    measures => 'sum(amount) AS total, max(amount) AS top, min(amount) AS bottom, sum(amount) FILTER (WHERE amount > 0) AS gains') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT s.uid, s.total::text, s.top::text, s.bottom::text, s.gains::text,
+       s.total::text IS NOT DISTINCT FROM r.total AND s.top::text IS NOT DISTINCT FROM r.top
+       AND s.bottom::text IS NOT DISTINCT FROM r.bottom AND s.gains::text IS NOT DISTINCT FROM r.gains AS same
+FROM mb.nums_sessions s
+CROSS JOIN LATERAL (SELECT sum(amount)::text AS total, max(amount)::text AS top, min(amount)::text AS bottom,
+                           (sum(amount) FILTER (WHERE amount > 0))::text AS gains
+                    FROM mb.nums n WHERE n.uid = s.uid) r
+ORDER BY s.uid;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- count(DISTINCT) keeps a session's values in one allocation
+-- (build_distinct_keep()): by-value bigints whose 32-bit hashes are equal
+-- (0, 2^32 + 1, 2^33 + 2), uuids (by reference, fixed length), and texts
+-- stored short, compressed and out of line, repeated, in sessions of a
+-- few values (kept once each) and of many (sorted by hash, then
+-- compared); the reference is count(DISTINCT) of the same rows
+CREATE TABLE mb.kinds (uid int, ts timestamptz, b bigint, id uuid, t text);
+ALTER TABLE mb.kinds ALTER COLUMN t SET STORAGE EXTENDED;
+INSERT INTO mb.kinds
+SELECT u, timestamptz '2026-03-01' + i * interval '1 second',
+       (ARRAY[0, 4294967297, 8589934594]::bigint[])[1 + i % 3] + CASE WHEN u = 2 THEN i % 40 ELSE 0 END,
+       md5((i % (CASE WHEN u = 1 THEN 3 ELSE 30 END))::text)::uuid,
+       CASE i % 4 WHEN 0 THEN 'short ' || (i % 7)
+                  WHEN 1 THEN repeat('compressible ', 400) || (i % 5)
+                  WHEN 2 THEN (SELECT string_agg(md5(k::text || (i % 6)), '') FROM generate_series(1, 90) k)
+                  ELSE 'short ' || (i % (CASE WHEN u = 1 THEN 2 ELSE 50 END)) END
+FROM generate_series(1, 2) u, generate_series(1, 120) i ORDER BY i, u;
+SELECT count(*) FILTER (WHERE pg_column_compression(t) IS NOT NULL) > 0 AS some_compressed,
+       count(*) FILTER (WHERE pg_column_size(t) < octet_length(t) / 10) > 0 AS some_toasted
+FROM mb.kinds;
+SELECT sessionize.create_job('mb.kinds', 'uid', 'ts', interval '30 minutes',
+    measures => 'count(DISTINCT b) AS bs, count(DISTINCT id) AS ids, count(DISTINCT t) AS ts, count(DISTINCT t) FILTER (WHERE uid = 1 OR ts < ''2026-03-01 00:00:10'') AS few') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT s.uid, s.bs, s.ids, s.ts, s.few, (s.bs, s.ids, s.ts, s.few) = (r.bs, r.ids, r.ts, r.few) AS same
+FROM mb.kinds_sessions s
+JOIN (SELECT uid, count(DISTINCT b) AS bs, count(DISTINCT id) AS ids, count(DISTINCT t) AS ts,
+             count(DISTINCT t) FILTER (WHERE uid = 1 OR ts < '2026-03-01 00:00:10') AS few
+      FROM mb.kinds GROUP BY uid) r USING (uid)
+ORDER BY uid;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
 RESET client_min_messages;
 DROP SCHEMA mb CASCADE;
 DROP ROLE regress_mb_owner;

@@ -89,6 +89,7 @@
 #include "job_catalog.h"
 #include "measures.h"
 #include "measures_build.h"
+#include "numeric_scaled.h"
 #include "session_srf.h"
 #include "user_sessions.h"
 
@@ -133,14 +134,35 @@ typedef struct BuildMeasure
 								 * operator (bool); FIRST, LAST: the btree
 								 * comparison (int) */
 	FmgrInfo	hash;			/* COUNT_DISTINCT: the hash function */
+	int			numeric_order;	/* SORTOP: 1 if cmp is numeric's >, -1 if <,
+								 * else 0 */
 } BuildMeasure;
 
 /* count(DISTINCT x): a value kept, with its hash. */
 typedef struct BuildDistinct
 {
 	uint32		hash;
-	Datum		value;
+	uint32		offset;			/* of its bytes in the set's */
 } BuildDistinct;
+
+/*
+ * count(DISTINCT x): a session's values, in one allocation (not one per
+ * value, and one array): this header, maxvals BuildDistinct, then size
+ * bytes holding the values (a by-value one as its Datum, another as its
+ * bytes, a varlena with the header it was read with), each at a MAXALIGN'ed
+ * offset.  Freed when the session is written.
+ */
+typedef struct BuildDistinctSet
+{
+	int32		nvals;
+	int32		maxvals;
+	uint32		used;
+	uint32		size;
+} BuildDistinctSet;
+
+#define BUILD_DISTINCT_VALS(set) ((BuildDistinct *) ((char *) (set) + MAXALIGN(sizeof(BuildDistinctSet))))
+#define BUILD_DISTINCT_BYTES(set) \
+	((char *) BUILD_DISTINCT_VALS(set) + MAXALIGN((set)->maxvals * sizeof(BuildDistinct)))
 
 /* A measure's state in one session: as small as it can be, one per user. */
 typedef struct BuildState
@@ -152,14 +174,11 @@ typedef struct BuildState
 		int128		sum;		/* SUM_INT8 */
 #endif
 		Datum		value;		/* SUM_NUMERIC, SORTOP, AND, OR, FIRST, LAST */
-		struct
-		{
-			BuildDistinct *vals;	/* COUNT_DISTINCT: the values so far */
-			int32		nvals;
-			int32		maxvals;
-		}			d;
+		BuildDistinctSet *set;	/* COUNT_DISTINCT: the values so far */
 	}			u;
 	int64		at;				/* FIRST, LAST: the value's time */
+	int16		scale;			/* SUM_NUMERIC, while scaled: the sum's scale */
+	bool		scaled;			/* SUM_NUMERIC: the sum is u.sum / 10^scale */
 	bool		empty;			/* no input yet */
 	bool		valnull;		/* FIRST, LAST: the value is NULL */
 } BuildState;
@@ -408,6 +427,8 @@ build_prepare_measure(Expr *expr, Oid sessionize_schema, BuildMeasure *m)
 				{
 					m->kind = BUILD_SORTOP;
 					fmgr_info(get_opcode(sortop), &m->cmp);
+					m->numeric_order = m->cmp.fn_oid == F_NUMERIC_GT ? 1 :
+						m->cmp.fn_oid == F_NUMERIC_LT ? -1 : 0;
 				}
 				else if (nargs == 2 && get_func_namespace(agg->aggfnoid) == sessionize_schema &&
 						 (strcmp(name = get_func_name(agg->aggfnoid), "first") == 0 ||
@@ -453,16 +474,91 @@ build_distinct_hash_cmp(const void *a, const void *b)
 	return (ha > hb) - (ha < hb);
 }
 
+/* count(DISTINCT x): a kept value. */
+static inline Datum
+build_distinct_value(const BuildMeasure *m, BuildDistinctSet *set, const BuildDistinct *v)
+{
+	char	   *bytes = BUILD_DISTINCT_BYTES(set) + v->offset;
+
+	if (m->typbyval)
+	{
+		Datum		d;
+
+		memcpy(&d, bytes, sizeof(Datum));
+		return d;
+	}
+	return PointerGetDatum(bytes);
+}
+
+/*
+ * count(DISTINCT x): keep value d of hash h in the state's set, made or
+ * grown (in the build's memory) as needed.  A varlena stored compressed
+ * or out of line is kept detoasted; else with its bytes as read.
+ */
+static void
+build_distinct_keep(Build *b, const BuildMeasure *m, BuildState *st, uint32 h, Datum d)
+{
+	BuildDistinctSet *set = st->u.set;
+	Size		len;
+	Size		need;
+
+	if (!m->typbyval && m->typlen == -1 && VARATT_IS_EXTENDED(DatumGetPointer(d)) &&
+		!VARATT_IS_SHORT(DatumGetPointer(d)))
+		d = PointerGetDatum(PG_DETOAST_DATUM_PACKED(d));
+	len = m->typbyval ? sizeof(Datum) : datumGetSize(d, false, m->typlen);
+	need = MAXALIGN(len);
+	if (set == NULL || set->nvals == set->maxvals || set->size - set->used < need)
+	{
+		int32		maxvals = set == NULL ? 8 : set->nvals == set->maxvals ? set->maxvals * 2 : set->maxvals;
+		Size		size = set == NULL ? 0 : set->size;
+		BuildDistinctSet *grown;
+
+		if (maxvals > (int32) (MaxAllocSize / 2 / sizeof(BuildDistinct)))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many distinct values in one session for count(DISTINCT)")));
+		while (size - (set == NULL ? 0 : set->used) < need)
+			size = Max(size * 2, 128);
+		grown = MemoryContextAlloc(b->cxt, MAXALIGN(sizeof(BuildDistinctSet)) +
+								   MAXALIGN(maxvals * sizeof(BuildDistinct)) + size);
+		grown->nvals = set == NULL ? 0 : set->nvals;
+		grown->maxvals = maxvals;
+		grown->used = set == NULL ? 0 : set->used;
+		grown->size = size;
+		if (set != NULL)
+		{
+			memcpy(BUILD_DISTINCT_VALS(grown), BUILD_DISTINCT_VALS(set), set->nvals * sizeof(BuildDistinct));
+			memcpy(BUILD_DISTINCT_BYTES(grown), BUILD_DISTINCT_BYTES(set), set->used);
+			pfree(set);
+		}
+		st->u.set = set = grown;
+	}
+	BUILD_DISTINCT_VALS(set)[set->nvals].hash = h;
+	BUILD_DISTINCT_VALS(set)[set->nvals].offset = set->used;
+	if (m->typbyval)
+		memcpy(BUILD_DISTINCT_BYTES(set) + set->used, &d, sizeof(Datum));
+	else
+		memcpy(BUILD_DISTINCT_BYTES(set) + set->used, DatumGetPointer(d), len);
+	set->used += need;
+	set->nvals++;
+}
+
 /*
  * count(DISTINCT x) of a session's values: sorted by hash, then, among
  * values of one hash, those equal to none before them.
  */
 static int64
-build_count_distinct(BuildMeasure *m, BuildDistinct *vals, int n)
+build_count_distinct(BuildMeasure *m, BuildDistinctSet *set)
 {
+	BuildDistinct *vals;
+	int			n;
 	int64		count = 0;
 	int			i = 0;
 
+	if (set == NULL)
+		return 0;
+	vals = BUILD_DISTINCT_VALS(set);
+	n = set->nvals;
 	/* (kept once each while they were few: see build_add()) */
 	if (n <= BUILD_DISTINCT_SCAN + 1)
 		return n;
@@ -479,7 +575,8 @@ build_count_distinct(BuildMeasure *m, BuildDistinct *vals, int n)
 
 			for (int c = i; c < a && !seen; c++)
 				seen = DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation,
-													  vals[c].value, vals[a].value));
+													  build_distinct_value(m, set, &vals[c]),
+													  build_distinct_value(m, set, &vals[a])));
 			if (!seen)
 				count++;
 		}
@@ -488,30 +585,26 @@ build_count_distinct(BuildMeasure *m, BuildDistinct *vals, int n)
 	return count;
 }
 
-/* A bigint sum as numeric, as sum(bigint) gives it. */
-#ifdef HAVE_INT128
-static Datum
-build_int128_numeric(int128 v)
+/*
+ * Does a min or max keep its value kept rather than take value?  For
+ * numeric values, compared as scaled integers where they are such
+ * (numeric_scaled.c); else by the sort operator.
+ */
+static inline bool
+build_sortop_keeps(BuildMeasure *m, Datum kept, Datum value)
 {
-	char		buf[48];
-	int			pos = sizeof(buf);
-	bool		neg = v < 0;
-	uint128		u = neg ? -(uint128) v : (uint128) v;
+#ifdef HAVE_INT128
+	int64		x;
+	int64		y;
+	int			xscale;
+	int			yscale;
 
-	if (v >= PG_INT64_MIN && v <= PG_INT64_MAX)
-		return NumericGetDatum(int64_to_numeric((int64) v));
-	buf[--pos] = '\0';
-	do
-	{
-		buf[--pos] = '0' + (int) (u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (neg)
-		buf[--pos] = '-';
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf + pos),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-}
+	if (m->numeric_order != 0 &&
+		numeric_scaled_read(kept, &x, &xscale) && numeric_scaled_read(value, &y, &yscale))
+		return numeric_scaled_cmp(x, xscale, y, yscale) * m->numeric_order > 0;
 #endif
+	return DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation, kept, value));
+}
 
 /*
  * One row's input to one measure's state (the row is the econtext's scan
@@ -554,25 +647,15 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 				 * enough to look through (beyond, build_count_distinct()
 				 * still counts each once).
 				 */
-				if (st->u.d.nvals <= BUILD_DISTINCT_SCAN)
-					for (int i = 0; i < st->u.d.nvals; i++)
-						if (st->u.d.vals[i].hash == h &&
+				if (st->u.set != NULL && st->u.set->nvals <= BUILD_DISTINCT_SCAN)
+					for (int i = 0; i < st->u.set->nvals; i++)
+						if (BUILD_DISTINCT_VALS(st->u.set)[i].hash == h &&
 							DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation,
-														   st->u.d.vals[i].value, d)))
+														   build_distinct_value(m, st->u.set,
+																				&BUILD_DISTINCT_VALS(st->u.set)[i]),
+														   d)))
 							return;
-				if (st->u.d.nvals == st->u.d.maxvals)
-				{
-					MemoryContext old = MemoryContextSwitchTo(b->cxt);
-
-					st->u.d.maxvals = Max(4, st->u.d.maxvals * 2);
-					st->u.d.vals = st->u.d.vals == NULL ?
-						palloc(st->u.d.maxvals * sizeof(BuildDistinct)) :
-						repalloc(st->u.d.vals, st->u.d.maxvals * sizeof(BuildDistinct));
-					MemoryContextSwitchTo(old);
-				}
-				st->u.d.vals[st->u.d.nvals].hash = h;
-				st->u.d.vals[st->u.d.nvals].value = build_copy(b, m, d);
-				st->u.d.nvals++;
+				build_distinct_keep(b, m, st, h, d);
 			}
 			break;
 		case BUILD_SUM_INT:
@@ -597,6 +680,39 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 		case BUILD_SUM_NUMERIC:
 			if (isnull)
 				break;
+#ifdef HAVE_INT128
+			if (st->empty || st->scaled)
+			{
+				int64		v;
+				int			scale;
+				int			sumscale = st->scale;
+
+				if (numeric_scaled_read(d, &v, &scale))
+				{
+					if (st->empty)
+					{
+						st->u.sum = v;
+						st->scale = scale;
+						st->scaled = true;
+						st->empty = false;
+						break;
+					}
+					if (numeric_scaled_add(&st->u.sum, &sumscale, v, scale))
+					{
+						st->scale = sumscale;
+						break;
+					}
+				}
+				/* (from here on, added as numerics: the sum so far is one) */
+				if (!st->empty)
+				{
+					Datum		sum = numeric_scaled_result(st->u.sum, st->scale);
+
+					st->u.value = build_copy(b, m, sum);
+					st->scaled = false;
+				}
+			}
+#endif
 			if (st->empty)
 				st->u.value = build_copy(b, m, d);
 			else
@@ -612,8 +728,7 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 			if (isnull)
 				break;
 			/* (of equal values the later, as min() and max() take it) */
-			if (st->empty ||
-				!DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation, st->u.value, d)))
+			if (st->empty || !build_sortop_keeps(m, st->u.value, d))
 				st->u.value = build_replace(b, m, st->u.value, !st->empty, d);
 			st->empty = false;
 			break;
@@ -675,13 +790,7 @@ build_final(BuildMeasure *m, BuildState *st, bool *isnull)
 			break;
 		case BUILD_COUNT_DISTINCT:
 			{
-				int64		n = build_count_distinct(m, st->u.d.vals, st->u.d.nvals);
-
-				for (int i = 0; i < st->u.d.nvals; i++)
-					build_free(m, st->u.d.vals[i].value);
-				if (st->u.d.vals != NULL)
-					pfree(st->u.d.vals);
-				result = Int64GetDatum(n);
+				result = Int64GetDatum(build_count_distinct(m, st->u.set));
 			}
 			break;
 		case BUILD_SUM_INT:
@@ -692,7 +801,14 @@ build_final(BuildMeasure *m, BuildState *st, bool *isnull)
 		case BUILD_SUM_INT8:
 			*isnull = st->empty;
 			if (!st->empty)
-				result = build_int128_numeric(st->u.sum);
+				result = numeric_scaled_result(st->u.sum, 0);
+			break;
+		case BUILD_SUM_NUMERIC:
+			*isnull = st->empty;
+			if (st->scaled)
+				result = numeric_scaled_result(st->u.sum, st->scale);
+			else
+				result = st->u.value;
 			break;
 #endif
 		case BUILD_FIRST:
@@ -716,7 +832,7 @@ build_reset(BuildMeasure *m, BuildState *st)
 	{
 		case BUILD_SUM_NUMERIC:
 		case BUILD_SORTOP:
-			if (!st->empty)
+			if (!st->empty && !st->scaled)
 				build_free(m, st->u.value);
 			break;
 		case BUILD_FIRST:
@@ -724,12 +840,17 @@ build_reset(BuildMeasure *m, BuildState *st)
 			if (!st->empty && !st->valnull)
 				build_free(m, st->u.value);
 			break;
+		case BUILD_COUNT_DISTINCT:
+			if (st->u.set != NULL)
+				pfree(st->u.set);
+			break;
 		default:
 			break;
 	}
-	/* (count(DISTINCT)'s values and their array were freed by build_final) */
 	memset(&st->u, 0, sizeof(st->u));
 	st->at = 0;
+	st->scale = 0;
+	st->scaled = false;
 	st->empty = true;
 	st->valnull = false;
 }
@@ -747,11 +868,13 @@ build_emit(Build *b, BuildUser *u, Datum key, bool keynull)
 	for (int i = 0; i < b->nmeasures; i++)
 		b->values[5 + i] = build_final(&b->measures[i], &u->states[i], &b->nulls[5 + i]);
 	tuplestore_putvalues(b->result, b->desc, b->values, b->nulls);
-	/* (a SUM_INT8 numeric is the only value made for the result alone) */
+	/* (the numeric of an integer sum is the only value made for the result alone) */
 	for (int i = 0; i < b->nmeasures; i++)
 	{
 #ifdef HAVE_INT128
-		if (b->measures[i].kind == BUILD_SUM_INT8 && !b->nulls[5 + i])
+		if ((b->measures[i].kind == BUILD_SUM_INT8 ||
+			 (b->measures[i].kind == BUILD_SUM_NUMERIC && u->states[i].scaled)) &&
+			!b->nulls[5 + i])
 			pfree(DatumGetPointer(b->values[5 + i]));
 #endif
 		build_reset(&b->measures[i], &u->states[i]);
