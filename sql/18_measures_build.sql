@@ -89,6 +89,15 @@ SELECT sessionize.create_job('mb.ev', 'uid', 'ts', interval '30 minutes', measur
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT mb.differences('mb.ev', 'mb.ev_sessions') AS differences;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
+-- the run's counts, max event time and watermark are the build's; a
+-- session is closed when its end is at or before the watermark
+SELECT s.events_inserted = (SELECT count(ts) FROM mb.ev) AS events_counted,
+       s.sessions_inserted = (SELECT count(*) FROM mb.ev_sessions) AS sessions_counted,
+       s.max_event_time::timestamptz = (SELECT max(ts) FROM mb.ev) AS max_event_time_is_latest,
+       s.watermark = s.max_event_time AS watermark_is_max_event_time,
+       (SELECT count(*) FROM mb.ev_sessions WHERE closed IS DISTINCT FROM (session_end <= s.watermark::timestamptz)) AS closed_wrong,
+       (SELECT count(*) FILTER (WHERE closed) FROM mb.ev_sessions) > 0 AS some_closed
+FROM sessionize.job_status s WHERE s.job_id = :job;
 -- the sums past the largest bigint, the NULL user, NULL-only measures are there
 SELECT count(*) FILTER (WHERE bigs > 9223372036854775807) AS bigs_past_bigint,
        count(*) FILTER (WHERE uid IS NULL) AS null_user_sessions,

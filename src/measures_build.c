@@ -176,9 +176,11 @@ typedef struct BuildState
 		Datum		value;		/* SUM_NUMERIC, SORTOP, AND, OR, FIRST, LAST */
 		BuildDistinctSet *set;	/* COUNT_DISTINCT: the values so far */
 	}			u;
-	int64		at;				/* FIRST, LAST: the value's time */
-	int16		scale;			/* SUM_NUMERIC, while scaled: the sum's scale */
-	bool		scaled;			/* SUM_NUMERIC: the sum is u.sum / 10^scale */
+	int64		at;				/* FIRST, LAST: the value's time; SORTOP, if
+								 * scaled: the value kept times 10^scale */
+	int16		scale;
+	bool		scaled;			/* SUM_NUMERIC: the sum is u.sum / 10^scale;
+								 * SORTOP: at is the value kept, scaled */
 	bool		empty;			/* no input yet */
 	bool		valnull;		/* FIRST, LAST: the value is NULL */
 } BuildState;
@@ -234,7 +236,8 @@ struct Build
 	Size		arena_left;
 	int64		max_time;		/* the latest time read so far */
 	ExprContext *econtext;
-	/* the result */
+	/* the result, and what it holds */
+	BuildTotals totals;
 	TupleDesc	desc;
 	Tuplestorestate *result;
 	Datum	   *values;
@@ -586,24 +589,19 @@ build_count_distinct(BuildMeasure *m, BuildDistinctSet *set)
 }
 
 /*
- * Does a min or max keep its value kept rather than take value?  For
- * numeric values, compared as scaled integers where they are such
- * (numeric_scaled.c); else by the sort operator.
+ * Does a min or max keep the value it has (st) rather than take value?
+ * Numeric values that are both scaled integers (numeric_scaled.c: read,
+ * with v / 10^scale, for value) compare as such; others by the sort
+ * operator.
  */
 static inline bool
-build_sortop_keeps(BuildMeasure *m, Datum kept, Datum value)
+build_sortop_keeps(BuildMeasure *m, BuildState *st, Datum value, bool read, int64 v, int scale)
 {
 #ifdef HAVE_INT128
-	int64		x;
-	int64		y;
-	int			xscale;
-	int			yscale;
-
-	if (m->numeric_order != 0 &&
-		numeric_scaled_read(kept, &x, &xscale) && numeric_scaled_read(value, &y, &yscale))
-		return numeric_scaled_cmp(x, xscale, y, yscale) * m->numeric_order > 0;
+	if (read && st->scaled)
+		return numeric_scaled_cmp(st->at, st->scale, v, scale) * m->numeric_order > 0;
 #endif
-	return DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation, kept, value));
+	return DatumGetBool(FunctionCall2Coll(&m->cmp, m->collation, st->u.value, value));
 }
 
 /*
@@ -725,12 +723,28 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 			st->empty = false;
 			break;
 		case BUILD_SORTOP:
-			if (isnull)
-				break;
-			/* (of equal values the later, as min() and max() take it) */
-			if (st->empty || !build_sortop_keeps(m, st->u.value, d))
-				st->u.value = build_replace(b, m, st->u.value, !st->empty, d);
-			st->empty = false;
+			{
+				bool		read = false;
+				int64		v = 0;
+				int			scale = 0;
+
+				if (isnull)
+					break;
+#ifdef HAVE_INT128
+				/* (a numeric kept is also kept as a scaled integer, if it is one) */
+				if (m->numeric_order != 0)
+					read = numeric_scaled_read(d, &v, &scale);
+#endif
+				/* (of equal values the later, as min() and max() take it) */
+				if (st->empty || !build_sortop_keeps(m, st, d, read, v, scale))
+				{
+					st->u.value = build_replace(b, m, st->u.value, !st->empty, d);
+					st->scaled = read;
+					st->at = v;
+					st->scale = scale;
+				}
+				st->empty = false;
+			}
 			break;
 		case BUILD_AND:
 		case BUILD_OR:
@@ -831,8 +845,11 @@ build_reset(BuildMeasure *m, BuildState *st)
 	switch (m->kind)
 	{
 		case BUILD_SUM_NUMERIC:
-		case BUILD_SORTOP:
 			if (!st->empty && !st->scaled)
+				build_free(m, st->u.value);
+			break;
+		case BUILD_SORTOP:
+			if (!st->empty)
 				build_free(m, st->u.value);
 			break;
 		case BUILD_FIRST:
@@ -868,6 +885,8 @@ build_emit(Build *b, BuildUser *u, Datum key, bool keynull)
 	for (int i = 0; i < b->nmeasures; i++)
 		b->values[5 + i] = build_final(&b->measures[i], &u->states[i], &b->nulls[5 + i]);
 	tuplestore_putvalues(b->result, b->desc, b->values, b->nulls);
+	b->totals.events += u->count;
+	b->totals.sessions++;
 	/* (the numeric of an integer sum is the only value made for the result alone) */
 	for (int i = 0; i < b->nmeasures; i++)
 	{
@@ -1009,7 +1028,7 @@ build_row(Build *b, TupleTableSlot *slot, AttrNumber userattno, AttrNumber timea
 Tuplestorestate *
 sessionize_build_measures(Oid source, const char *source_name, const char *user_column,
 						  const char *time_column, SessionTimeKind kind, int64 gap,
-						  List *measures, TupleDesc *desc, char **why)
+						  List *measures, TupleDesc *desc, BuildTotals *totals, char **why)
 {
 	MemoryContext buildcxt;
 	MemoryContext oldcxt;
@@ -1189,6 +1208,9 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	{
 		Tuplestorestate *result = b->result;
 
+		*totals = b->totals;
+		totals->have_max_time = totals->sessions > 0;
+		totals->max_time = b->max_time;
 		MemoryContextDelete(buildcxt);
 		return result;
 	}

@@ -20,6 +20,15 @@
 
 #include "session_state.h"
 
+/* What a build wrote: for run_job()'s counts and its new max event time. */
+typedef struct BuildTotals
+{
+	int64		events;			/* in the sessions written */
+	int64		sessions;
+	bool		have_max_time;	/* (none if there were no events) */
+	int64		max_time;		/* the latest event time read */
+} BuildTotals;
+
 /*
  * The sessions of source (qualified name source_name) and the values of
  * measures (a List of JobMeasure) for each, in a tuplestore of columns u,
@@ -27,7 +36,7 @@
  * (*desc), or NULL when this build does not apply (a measure it does not
  * know, a source it does not read directly) or gave up (events out of time
  * order, more memory than the hash memory limit), *why then saying so in a
- * phrase: the caller builds with SQL.  Runs as the current user, whom the caller has made the job
+ * phrase: the caller builds with SQL.  *totals counts what a build wrote.  Runs as the current user, whom the caller has made the job
  * owner, restricted: the measures' arguments and filters are evaluated
  * here.
  */
@@ -36,6 +45,6 @@ extern Tuplestorestate *sessionize_build_measures(Oid source, const char *source
 												  const char *time_column,
 												  SessionTimeKind kind, int64 gap,
 												  List *measures, TupleDesc *desc,
-												  char **why);
+												  BuildTotals *totals, char **why);
 
 #endif							/* SESSIONIZE_MEASURES_BUILD_H */

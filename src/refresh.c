@@ -639,8 +639,10 @@ run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
  * The statement that rebuilds the target from the whole source: with
  * sessionize() when the job has no measures; else from built, the name of
  * a registered tuplestore of the sessions and their measures
- * (measures_build.c), read twice rather than copied into another, or if
- * NULL with the sessions and their measures grouped in one statement.
+ * (measures_build.c), or if NULL with the sessions and their measures
+ * grouped in one statement.  From built, it reads the tuplestore once:
+ * the build counted the events and sessions, and $2 is already the new
+ * max event time (run_native_build()); the statement's counts are 0.
  */
 static char *
 rebuild_sql(const JobInfo *job, const char *built)
@@ -648,11 +650,29 @@ rebuild_sql(const JobInfo *job, const char *built)
 	StringInfoData q;
 
 	initStringInfo(&q);
+	if (built != NULL)
+	{
+		appendStringInfo(&q,
+						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
+						 "wm AS (SELECT $2 AS max_ts), "
+						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
+						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
+						 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
+						 "               coalesce(s.session_end <= w.watermark, false)%s "
+						 "        FROM %s s, wm2 w) "
+						 "SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint, "
+						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
+						 "FROM wm2 w",
+						 job->log_name,
+						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
+						 measure_values(job, "s"), built);
+		return q.data;
+	}
 	if (job->measures != NIL)
 	{
 		appendStringInfo(&q,
 						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
-						 "srf AS %s (%s), "
+						 "srf AS MATERIALIZED (%s), "
 						 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
 						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
 						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
@@ -664,8 +684,7 @@ rebuild_sql(const JobInfo *job, const char *built)
 						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 						 "FROM wm2 w",
 						 job->log_name,
-						 built != NULL ? "NOT MATERIALIZED" : "MATERIALIZED",
-						 built != NULL ? psprintf("SELECT * FROM %s", built) : grouped_sessions_sql(job, 1, 5, 8),
+						 grouped_sessions_sql(job, 1, 5, 8),
 						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
 						 measure_values(job, "s"));
 		return q.data;
@@ -1069,13 +1088,15 @@ run_native_build(const JobInfo *job, RunResult *res, char **why)
 	SessionizeIdentity saved;
 	Tuplestorestate *built;
 	TupleDesc	desc;
+	BuildTotals totals;
+	JobInfo		after;
 	EphemeralNamedRelation enr;
 
 	sessionize_become(job->owner, true, &saved);
 	PushActiveSnapshot(snapshot);
 	built = sessionize_build_measures(job->source, job->source_name, job->user_column,
 									  job->time_column, sessionize_job_time_kind(job),
-									  job->gap_ticks, job->measures, &desc, why);
+									  job->gap_ticks, job->measures, &desc, &totals, why);
 	PopActiveSnapshot();
 	sessionize_restore(&saved);
 	if (built == NULL)
@@ -1093,7 +1114,17 @@ run_native_build(const JobInfo *job, RunResult *res, char **why)
 	enr->reldata = built;
 	if (SPI_register_relation(enr) != SPI_OK_REL_REGISTER)
 		elog(ERROR, "could not register the sessions of job " INT64_FORMAT, job->job_id);
-	run_as_owner(job, rebuild_sql(job, BUILT_SESSIONS), SPI_OK_SELECT, false, snapshot, res);
+	/* (the statement's $2, the max event time, with the build's) */
+	after = *job;
+	if (totals.have_max_time &&
+		(!after.have_max_event_time || totals.max_time > after.max_event_time))
+	{
+		after.have_max_event_time = true;
+		after.max_event_time = totals.max_time;
+	}
+	run_as_owner(&after, rebuild_sql(job, BUILT_SESSIONS), SPI_OK_SELECT, false, snapshot, res);
+	res->events_inserted += totals.events;
+	res->sessions_inserted += totals.sessions;
 	if (SPI_unregister_relation(BUILT_SESSIONS) != SPI_OK_REL_UNREGISTER)
 		elog(ERROR, "could not unregister the sessions of job " INT64_FORMAT, job->job_id);
 	tuplestore_end(built);
