@@ -343,7 +343,33 @@ FROM (VALUES (1, 1, 1.5), (1, 2, 2.25), (1, 3, 3),
              (16, 1, 0.000000000000000001), (16, 2, -0.000000000000000002),
              (17, 1, 92233720368547758.07), (17, 2, 0.01), (17, 3, 99999999999999999.99)
      ) v(uid, ord, amount)
-ORDER BY ord, uid;
+UNION ALL
+-- 10^k at scale k and 10^-k, k = 0..18, in both orders (each power of ten
+-- read, summed and compared: users 20 and 21), and a value whose digits
+-- are scaled by 10^15 and one by 10^17 (user 22)
+SELECT u, timestamptz '2026-03-01' + (CASE WHEN u = 20 THEN k ELSE 40 - k END) * interval '1 minute',
+       CASE WHEN half = 0 THEN ('1.' || repeat('0', k))::numeric ELSE ('0.' || repeat('0', k) || '1')::numeric END
+FROM generate_series(20, 21) u, generate_series(0, 18) k, generate_series(0, 1) half
+WHERE half = 0 OR k < 18
+UNION ALL
+SELECT 22, timestamptz '2026-03-01' + k * interval '1 minute', v
+FROM (VALUES (1, 1000000000000000.000), (2, 100000000000000000.0), (3, 7)) x(k, v)
+UNION ALL
+-- 70 then 60 at scale k, and 50 then 60 at scale k, k = 1..18: compared
+-- and summed across each difference of scale (users 101.. and 201..)
+SELECT first + k, timestamptz '2026-03-01' + i * interval '1 minute',
+       CASE WHEN i = 1 THEN CASE WHEN first = 100 THEN 70 ELSE 50 END ELSE ('60.' || repeat('0', k))::numeric END
+FROM generate_series(1, 18) k, (VALUES (100), (200)) f(first), generate_series(1, 2) i
+UNION ALL
+-- sums whose scale grows by k at once (1, then 10^-k) and that add a
+-- value k places less precise (10^-18, then 10^-(18 - k)), k = 1..18
+-- (users 301.. and 401..)
+SELECT first + k, timestamptz '2026-03-01' + i * interval '1 minute',
+       CASE WHEN first = 300 THEN CASE WHEN i = 1 THEN 1 ELSE ('0.' || repeat('0', k - 1) || '1')::numeric END
+            ELSE CASE WHEN i = 1 THEN 0.000000000000000001
+                      WHEN k = 18 THEN 1 ELSE ('0.' || repeat('0', 17 - k) || '1')::numeric END END
+FROM generate_series(1, 18) k, (VALUES (300), (400)) f(first), generate_series(1, 2) i
+ORDER BY 2, 1;
 SELECT sessionize.create_job('mb.nums', 'uid', 'ts', interval '30 minutes',
     measures => 'sum(amount) AS total, max(amount) AS top, min(amount) AS bottom, sum(amount) FILTER (WHERE amount > 0) AS gains') AS job \gset
 SELECT full_rebuild FROM sessionize.run_job(:job);
@@ -354,7 +380,40 @@ FROM mb.nums_sessions s
 CROSS JOIN LATERAL (SELECT sum(amount)::text AS total, max(amount)::text AS top, min(amount)::text AS bottom,
                            (sum(amount) FILTER (WHERE amount > 0))::text AS gains
                     FROM mb.nums n WHERE n.uid = s.uid) r
+WHERE s.uid < 100
 ORDER BY s.uid;
+-- users 101.. to 418, counted: sessions, and those that differ
+SELECT count(*) AS sessions,
+       count(*) FILTER (WHERE s.total::text IS DISTINCT FROM r.total OR s.top::text IS DISTINCT FROM r.top
+                        OR s.bottom::text IS DISTINCT FROM r.bottom) AS differ
+FROM mb.nums_sessions s
+CROSS JOIN LATERAL (SELECT sum(amount)::text AS total, max(amount)::text AS top, min(amount)::text AS bottom
+                    FROM mb.nums n WHERE n.uid = s.uid) r
+WHERE s.uid > 100;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- numerics stored out of line and compressed (9,000 digits): left to
+-- numeric's own functions, the same as PostgreSQL's aggregates
+CREATE TABLE mb.wide (uid int, ts timestamptz, amount numeric, compressed numeric);
+ALTER TABLE mb.wide ALTER COLUMN amount SET STORAGE EXTERNAL;
+SELECT format($$INSERT INTO mb.wide
+SELECT u, timestamptz '2026-03-01' + %1$s * interval '1 minute',
+       CASE WHEN %1$s = 2 THEN (repeat((u + 6)::text, 9000) || '.25')::numeric ELSE %1$s + 0.5 END,
+       CASE WHEN %1$s = 2 THEN (repeat('12', 4500))::numeric ELSE %1$s END
+FROM generate_series(1, 3) u$$, i) FROM generate_series(1, 3) i \gexec
+SELECT count(*) AS out_of_time_order FROM (SELECT ts < lag(ts) OVER (ORDER BY ctid) AS back FROM mb.wide) x WHERE back;
+SELECT count(*) FILTER (WHERE pg_column_compression(compressed) IS NOT NULL) AS compressed_values,
+       (SELECT pg_relation_size(reltoastrelid) > 0 FROM pg_class WHERE oid = 'mb.wide'::regclass) AS some_out_of_line
+FROM mb.wide;
+SELECT sessionize.create_job('mb.wide', 'uid', 'ts', interval '30 minutes',
+    measures => 'sum(amount) AS total, max(amount) AS top, min(amount) AS bottom, sum(compressed) AS ctotal, max(compressed) AS ctop') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT s.uid, s.total = r.total AND s.top = r.top AND s.bottom = r.bottom AND s.ctotal = r.ctotal AND s.ctop = r.ctop AS same
+FROM mb.wide_sessions s
+JOIN (SELECT uid, sum(amount) AS total, max(amount) AS top, min(amount) AS bottom, sum(compressed) AS ctotal,
+             max(compressed) AS ctop FROM mb.wide GROUP BY uid) r USING (uid)
+ORDER BY uid;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 SELECT sessionize.drop_job(:job, drop_target => true);
 
 -- count(DISTINCT) keeps a session's values in one allocation

@@ -505,8 +505,8 @@ build_distinct_keep(Build *b, const BuildMeasure *m, BuildState *st, uint32 h, D
 	Size		len;
 	Size		need;
 
-	if (!m->typbyval && m->typlen == -1 && VARATT_IS_EXTENDED(DatumGetPointer(d)) &&
-		!VARATT_IS_SHORT(DatumGetPointer(d)))
+	if (!m->typbyval && m->typlen == -1 &&
+		(VARATT_IS_EXTERNAL(DatumGetPointer(d)) || VARATT_IS_COMPRESSED(DatumGetPointer(d))))
 		d = PointerGetDatum(PG_DETOAST_DATUM_PACKED(d));
 	len = m->typbyval ? sizeof(Datum) : datumGetSize(d, false, m->typlen);
 	need = MAXALIGN(len);

@@ -82,7 +82,8 @@ numeric_scaled_read(Datum value, int64 *scaled, int *scale)
 	int			exp;
 	uint64		acc = 0;
 
-	if (VARATT_IS_EXTENDED(v) && !VARATT_IS_SHORT(v))
+	/* (a TOAST pointer is "short" too: VARATT_IS_SHORT() does not tell it) */
+	if (VARATT_IS_EXTERNAL(v) || VARATT_IS_COMPRESSED(v))
 		return false;
 	p = VARDATA_ANY(v);
 	len = VARSIZE_ANY_EXHDR(v);

@@ -129,6 +129,11 @@ FILE_STAGES = {
         ("regress", ["18_measures_build"]),
         ("regress", ["14_measures", "17_job_time_types", "07_jobs_random"]),
     ],
+    # numerics as scaled integers, used by the one-pass build only
+    "src/numeric_scaled.c": [
+        ("regress", ["18_measures_build"]),
+        ("regress", ["14_measures", "07_jobs_random"]),
+    ],
     # the worker's files, with one TAP stage (one baseline run when they
     # are measured together): the worker's TAP files 005-008; 001, where
     # the library is preloaded with sessionize.enabled off (the TAP files
@@ -181,6 +186,7 @@ DEFAULT_SAMPLE = {
     "src/measures.c": 60,
     "src/first_last.c": 80,
     "src/measures_build.c": 100,
+    "src/numeric_scaled.c": 60,
 }
 DEFAULT_SAMPLE_OTHER = 60
 
