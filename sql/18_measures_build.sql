@@ -382,6 +382,12 @@ CROSS JOIN LATERAL (SELECT sum(amount)::text AS total, max(amount)::text AS top,
                     FROM mb.nums n WHERE n.uid = s.uid) r
 WHERE s.uid < 100
 ORDER BY s.uid;
+-- how many values were read as scaled integers (in a rebuild: its
+-- target is indexed already, so the DEBUG line is the build's alone)
+SELECT sessionize.alter_job(:job, gap => interval '31 minutes');
+SET client_min_messages = debug1;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SET client_min_messages = notice;
 -- users 101.. to 418, counted: sessions, and those that differ
 SELECT count(*) AS sessions,
        count(*) FILTER (WHERE s.total::text IS DISTINCT FROM r.total OR s.top::text IS DISTINCT FROM r.top

@@ -678,6 +678,7 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 		case BUILD_SUM_NUMERIC:
 			if (isnull)
 				break;
+			b->totals.numeric_values++;
 #ifdef HAVE_INT128
 			if (st->empty || st->scaled)
 			{
@@ -693,11 +694,13 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 						st->scale = scale;
 						st->scaled = true;
 						st->empty = false;
+						b->totals.numeric_scaled++;
 						break;
 					}
 					if (numeric_scaled_add(&st->u.sum, &sumscale, v, scale))
 					{
 						st->scale = sumscale;
+						b->totals.numeric_scaled++;
 						break;
 					}
 				}
@@ -733,7 +736,11 @@ build_add(Build *b, BuildMeasure *m, BuildState *st)
 #ifdef HAVE_INT128
 				/* (a numeric kept is also kept as a scaled integer, if it is one) */
 				if (m->numeric_order != 0)
+				{
 					read = numeric_scaled_read(d, &v, &scale);
+					b->totals.numeric_values++;
+					b->totals.numeric_scaled += read && (st->empty || st->scaled);
+				}
 #endif
 				/* (of equal values the later, as min() and max() take it) */
 				if (st->empty || !build_sortop_keeps(m, st, d, read, v, scale))

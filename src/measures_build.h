@@ -27,6 +27,9 @@ typedef struct BuildTotals
 	int64		sessions;
 	bool		have_max_time;	/* (none if there were no events) */
 	int64		max_time;		/* the latest event time read */
+	/* numerics summed or compared, and how many of them as scaled integers */
+	int64		numeric_values;
+	int64		numeric_scaled;
 } BuildTotals;
 
 /*

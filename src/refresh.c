@@ -1125,6 +1125,11 @@ run_native_build(const JobInfo *job, RunResult *res, char **why)
 	run_as_owner(&after, rebuild_sql(job, BUILT_SESSIONS), SPI_OK_SELECT, false, snapshot, res);
 	res->events_inserted += totals.events;
 	res->sessions_inserted += totals.sessions;
+	if (totals.numeric_values > 0)
+		ereport(DEBUG1,
+				(errmsg_internal("job " INT64_FORMAT ": the one-pass build read " INT64_FORMAT
+								 " numeric values and summed or compared " INT64_FORMAT " of them as scaled integers",
+								 job->job_id, totals.numeric_values, totals.numeric_scaled)));
 	if (SPI_unregister_relation(BUILT_SESSIONS) != SPI_OK_REL_UNREGISTER)
 		elog(ERROR, "could not unregister the sessions of job " INT64_FORMAT, job->job_id);
 	tuplestore_end(built);
