@@ -199,8 +199,9 @@ SELECT sessionize.drop_job(:job, drop_target => true);
 -- one pass; without SELECT on one of them, SQL builds and reports it
 CREATE ROLE regress_mb_owner;
 GRANT USAGE, CREATE ON SCHEMA mb TO regress_mb_owner;
-CREATE TABLE mb.cols (uid int, ts timestamptz, page text, secret text);
-INSERT INTO mb.cols SELECT uid, ts, page, 'x' FROM mb.ev ORDER BY ts;
+-- (page is column 7, past the columns that no privilege covers)
+CREATE TABLE mb.cols (uid int, ts timestamptz, f3 int, f4 int, f5 int, f6 int, page text, secret text);
+INSERT INTO mb.cols (uid, ts, page, secret) SELECT uid, ts, page, 'x' FROM mb.ev ORDER BY ts;
 GRANT SELECT (uid, ts, page), TRIGGER ON mb.cols TO regress_mb_owner;
 SET ROLE regress_mb_owner;
 SELECT sessionize.create_job('mb.cols', 'uid', 'ts', interval '30 minutes',
@@ -215,7 +216,7 @@ SELECT count(*) AS differences FROM (
      EXCEPT ALL SELECT uid, session_start, pages, landing FROM mb.cols_sessions)) d;
 REVOKE SELECT (page) ON mb.cols FROM regress_mb_owner;
 TRUNCATE mb.cols;
-INSERT INTO mb.cols SELECT uid, ts, page, 'x' FROM mb.ev ORDER BY ts;
+INSERT INTO mb.cols (uid, ts, page, secret) SELECT uid, ts, page, 'x' FROM mb.ev ORDER BY ts;
 SET ROLE regress_mb_owner;
 \set VERBOSITY sqlstate
 SELECT full_rebuild FROM sessionize.run_job(:job);
@@ -312,6 +313,20 @@ SELECT sessionize.create_job('mb.big_users', 'uid', 'ts', interval '30 minutes',
     measures => 'count(DISTINCT page) AS pages, first(page) AS landing') AS job \gset
 SELECT full_rebuild FROM sessionize.run_job(:job);
 SELECT uid, event_count, pages, landing FROM mb.big_users_sessions ORDER BY uid;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
+-- Times before 2000-01-01 (negative inside): the run's max event time is
+-- the latest event's, and the sessions a gap before it are closed
+CREATE TABLE mb.old (uid int, ts timestamptz, amount numeric);
+INSERT INTO mb.old
+SELECT u, timestamptz '1999-06-01' + i * interval '20 minutes', i FROM generate_series(1, 6) i, generate_series(1, 2) u
+WHERE i <> 3 ORDER BY i, u;
+SELECT sessionize.create_job('mb.old', 'uid', 'ts', interval '30 minutes', measures => 'sum(amount) AS total') AS job \gset
+SELECT full_rebuild FROM sessionize.run_job(:job);
+SELECT s.max_event_time::timestamptz = (SELECT max(ts) FROM mb.old) AS max_event_time_is_latest,
+       (SELECT count(*) FROM mb.old_sessions WHERE closed) AS closed_sessions,
+       (SELECT count(*) FROM mb.old_sessions) AS sessions
+FROM sessionize.job_status s WHERE s.job_id = :job;
 SELECT sessionize.drop_job(:job, drop_target => true);
 
 -- numeric sums, minima and maxima, which it computes as scaled integers
