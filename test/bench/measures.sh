@@ -5,7 +5,9 @@
 # gaps of jobs.sh, rows in time order, an index on (user, time); each event
 # has a page, an amount and a kind, 5% of them purchases), prints the
 # median of BENCH_RUNS runs of:
-#   - a job's first (full) run without measures;
+#   - a job's first (full) run without measures, and its run after a 1%
+#     append (what an append run costs before any measure: the floor of
+#     the append ratios below);
 #   - the first run of a job with the issue's six measures
 #       sum(amount) AS revenue, count(*) FILTER (WHERE kind = 'buy') AS
 #       purchases, count(DISTINCT page_url) AS pages, first(page_url) AS
@@ -134,7 +136,7 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at 
 echo
 
 t0=$(date +%s)
-plain=(); six=(); six_append=(); five=(); five_append=(); dbt=(); floor=(); srf=(); idx=()
+plain=(); plain_append=(); six=(); six_append=(); five=(); five_append=(); dbt=(); floor=(); srf=(); idx=()
 sql "CREATE TABLE events_dbt AS TABLE events; CREATE INDEX ON events_dbt (user_id, event_ts); VACUUM ANALYZE events_dbt"
 sql "CREATE TABLE events_grouped AS
      SELECT e.*, sessionize.session_start(event_ts, interval '30 minutes') OVER (PARTITION BY user_id ORDER BY event_ts) AS ss
@@ -146,6 +148,8 @@ if grep -q Sort <<<"$plan" || ! grep -q 'Index Scan' <<<"$plan"; then
 fi
 for r in $(seq 1 "$RUNS"); do
 	plain+=("$(first_run plain '')")
+	check plain
+	plain_append+=("$(append_run plain 0.1$r)")
 	check plain
 	six+=("$(first_run six "$SIX")")
 	check six
@@ -180,6 +184,7 @@ d=$(differs_from_job floor_sessions)
 if [ "$d" != 0 ]; then echo "MISMATCH: the floor's table differs from the job's in $d rows" >&2; exit 1; fi
 
 m_plain=$(median "$(j "${plain[@]}")")
+m_plain_append=$(median "$(j "${plain_append[@]}")")
 m_six=$(median "$(j "${six[@]}")")
 m_six_append=$(median "$(j "${six_append[@]}")")
 m_five=$(median "$(j "${five[@]}")")
@@ -192,6 +197,7 @@ m_idx=$(median "$(j "${idx[@]}")")
 
 printf '%-60s %10s\n' "measurement" "seconds"
 printf '%-60s %10s\n' "first run, no measures" "$m_plain"
+printf '%-60s %10s\n' "  run after a 1% append" "$m_plain_append"
 printf '%-60s %10s\n' "first run, six measures" "$m_six"
 printf '%-60s %10s\n' "  run after a 1% append ($((EVENTS / 100)) events)" "$m_six_append"
 printf '%-60s %10s\n' "first run, the five that merge" "$m_five"
@@ -217,5 +223,11 @@ r_least=$(ratio "$least" "$m_plain")
 r_dbt_least=$(ratio "$m_dbt" "$least")
 printf '%-50s %8s %10s %6s\n' "least (floor + sessions + indexes) / no measures" "$r_least" "<= 2" "$(verdict "$r_least" '<=' 2)"
 printf '%-50s %8s %10s %6s\n' "dbt model / least" "$r_dbt_least" ">= 3" "$(verdict "$r_dbt_least" '>=' 3)"
+# an append run with no measure at all, against the first runs with
+# measures: what is left of the append targets for the measures' own work
+r_plain_merge=$(ratio "$m_plain_append" "$m_five")
+r_plain_distinct=$(ratio "$m_plain_append" "$m_six")
+printf '%-50s %8s %10s %6s\n' "no-measure append / five-measure first run" "$r_plain_merge" "<= 0.10" "$(verdict "$r_plain_merge" '<=' 0.10)"
+printf '%-50s %8s %10s %6s\n' "no-measure append / six-measure first run" "$r_plain_distinct" "<= 0.20" "$(verdict "$r_plain_distinct" '<=' 0.20)"
 echo
 echo "(all targets verified exact with sessionize.verify(); total $(($(date +%s) - t0)) s; load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
