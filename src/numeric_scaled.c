@@ -90,6 +90,7 @@ numeric_scaled_read(Datum value, int64 *scaled, int *scale)
 	if (len < sizeof(uint16))
 		return false;
 	memcpy(&header, p, sizeof(uint16));
+
 	/*
 	 * Only the short form: numeric writes the long one only for a display
 	 * scale or weight beyond the short one's, none of them read here.
