@@ -437,6 +437,21 @@ ORDER BY uid;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:job);
 SELECT sessionize.drop_job(:job, drop_target => true);
 
+-- A session whose distinct values would pass the hash memory limit at
+-- once, before the check every 1024 rows (80 values of 1kB, a limit of
+-- 64kB): the pass gives up and SQL builds, with the same result
+CREATE TABLE mb.huge (uid int, ts timestamptz, t text);
+INSERT INTO mb.huge
+SELECT 1, timestamptz '2026-03-01' + i * interval '1 second', repeat(md5(i::text), 32) FROM generate_series(1, 80) i;
+SELECT sessionize.create_job('mb.huge', 'uid', 'ts', interval '30 minutes', measures => 'count(DISTINCT t) AS texts') AS job \gset
+SET work_mem = '64kB';
+SET hash_mem_multiplier = 1;
+SELECT full_rebuild FROM sessionize.run_job(:job);
+RESET work_mem;
+RESET hash_mem_multiplier;
+SELECT texts, texts = (SELECT count(DISTINCT t) FROM mb.huge) AS same FROM mb.huge_sessions;
+SELECT sessionize.drop_job(:job, drop_target => true);
+
 -- count(DISTINCT) keeps a session's values in one allocation
 -- (build_distinct_keep()): by-value bigints whose 32-bit hashes are equal
 -- (0, 2^32 + 1, 2^33 + 2), uuids (by reference, fixed length), and texts

@@ -232,6 +232,7 @@ struct Build
 	BuildUser	null_user;
 	bool		null_user_seen;
 	size_t		memory_limit;
+	bool		over_limit;		/* one allocation would pass memory_limit */
 	char	   *arena;			/* where the next user's states go */
 	Size		arena_left;
 	int64		max_time;		/* the latest time read so far */
@@ -496,7 +497,10 @@ build_distinct_value(const BuildMeasure *m, BuildDistinctSet *set, const BuildDi
 /*
  * count(DISTINCT x): keep value d of hash h in the state's set, made or
  * grown (in the build's memory) as needed.  A varlena stored compressed
- * or out of line is kept detoasted; else with its bytes as read.
+ * or out of line is kept detoasted; else with its bytes as read.  A set
+ * that would pass the hash memory limit at once (a few huge values, which
+ * the check every BUILD_MEMORY_EVERY rows would see too late) is not
+ * grown: b->over_limit then ends the pass, and SQL builds.
  */
 static void
 build_distinct_keep(Build *b, const BuildMeasure *m, BuildState *st, uint32 h, Datum d)
@@ -514,16 +518,18 @@ build_distinct_keep(Build *b, const BuildMeasure *m, BuildState *st, uint32 h, D
 	{
 		int32		maxvals = set == NULL ? 8 : set->nvals == set->maxvals ? set->maxvals * 2 : set->maxvals;
 		Size		size = set == NULL ? 0 : set->size;
+		Size		total;
 		BuildDistinctSet *grown;
 
-		if (maxvals > (int32) (MaxAllocSize / 2 / sizeof(BuildDistinct)))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many distinct values in one session for count(DISTINCT)")));
 		while (size - (set == NULL ? 0 : set->used) < need)
 			size = Max(size * 2, 128);
-		grown = MemoryContextAlloc(b->cxt, MAXALIGN(sizeof(BuildDistinctSet)) +
-								   MAXALIGN(maxvals * sizeof(BuildDistinct)) + size);
+		total = MAXALIGN(sizeof(BuildDistinctSet)) + MAXALIGN((Size) maxvals * sizeof(BuildDistinct)) + size;
+		if (total > b->memory_limit || total > MaxAllocSize)
+		{
+			b->over_limit = true;
+			return;
+		}
+		grown = MemoryContextAlloc(b->cxt, total);
 		grown->nvals = set == NULL ? 0 : set->nvals;
 		grown->maxvals = maxvals;
 		grown->used = set == NULL ? 0 : set->used;
@@ -1166,7 +1172,7 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		CHECK_FOR_INTERRUPTS();
-		if (!build_row(b, slot, userattno, timeattno))
+		if (!build_row(b, slot, userattno, timeattno) || b->over_limit)
 		{
 			complete = false;
 			break;
@@ -1205,7 +1211,7 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 	if (!complete)
 	{
 		*why = psprintf("it gave up after " INT64_FORMAT " rows: %s", rows,
-						MemoryContextMemAllocated(b->cxt, true) > b->memory_limit ?
+						b->over_limit || MemoryContextMemAllocated(b->cxt, true) > b->memory_limit ?
 						"the open sessions outgrew the hash memory limit" :
 						"an event came out of time order");
 		tuplestore_end(b->result);
