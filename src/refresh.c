@@ -636,13 +636,14 @@ run_params(const JobInfo *job, Oid *types, Datum *values, char *nulls)
 }
 
 /*
- * The statement that rebuilds the target from the whole source: with
- * sessionize() when the job has no measures; else from built, the name of
- * a registered tuplestore of the sessions and their measures
- * (measures_build.c), or if NULL with the sessions and their measures
- * grouped in one statement.  From built, it reads the tuplestore once:
- * the build counted the events and sessions, and $2 is already the new
- * max event time (run_native_build()); the statement's counts are 0.
+ * The statement that rebuilds the target from the whole source, with the
+ * sessions (columns u, session_start, last_event_at, session_end,
+ * event_count, m1, m2, ...) of sessionize() when the job has no measures;
+ * else from built, the name of a registered tuplestore of the sessions and
+ * their measures (measures_build.c), or if NULL grouped in one statement.
+ * From built, it reads the tuplestore once: the build counted the events
+ * and sessions, and $2 is already the new max event time
+ * (run_native_build()); the statement's counts are 0.
  */
 static char *
 rebuild_sql(const JobInfo *job, const char *built)
@@ -650,67 +651,37 @@ rebuild_sql(const JobInfo *job, const char *built)
 	StringInfoData q;
 
 	initStringInfo(&q);
+	appendStringInfo(&q, "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), ", job->log_name);
 	if (built != NULL)
-	{
+		appendStringInfoString(&q, "wm AS (SELECT $2 AS max_ts), ");
+	else
 		appendStringInfo(&q,
-						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
-						 "wm AS (SELECT $2 AS max_ts), "
-						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
-						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
-						 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
-						 "               coalesce(s.session_end <= w.watermark, false)%s "
-						 "        FROM %s s, wm2 w) "
-						 "SELECT 0::bigint, 0::bigint, 0::bigint, 0::bigint, "
-						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
-						 "FROM wm2 w",
-						 job->log_name,
-						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
-						 measure_values(job, "s"), built);
-		return q.data;
-	}
-	if (job->measures != NIL)
-	{
-		appendStringInfo(&q,
-						 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
 						 "srf AS MATERIALIZED (%s), "
-						 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
-						 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
-						 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
-						 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
-						 "               coalesce(s.session_end <= w.watermark, false)%s "
-						 "        FROM srf s, wm2 w RETURNING event_count) "
-						 "SELECT (SELECT coalesce(sum(event_count), 0) FROM ins)::bigint, 0::bigint, "
-						 "       (SELECT count(*) FROM ins), 0::bigint, "
-						 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
-						 "FROM wm2 w",
-						 job->log_name,
-						 grouped_sessions_sql(job, 1, 5, 8),
-						 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
-						 measure_values(job, "s"));
-		return q.data;
-	}
+						 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), ",
+						 job->measures != NIL ? grouped_sessions_sql(job, 1, 5, 8) :
+						 psprintf("SELECT * FROM sessionize.sessionize(%s, %s, %s, $1) "
+								  "AS s(u %s, session_start %s, last_event_at %s, "
+								  "     session_end %s, event_count bigint)",
+								  quote_literal_cstr(job->source_name),
+								  quote_literal_cstr(job->user_column),
+								  quote_literal_cstr(job->time_column),
+								  job->user_type, job->time_type_sql, job->time_type_sql,
+								  job->time_type_sql));
 	appendStringInfo(&q,
-					 "WITH ch AS (DELETE FROM %s RETURNING kind, n, late), "
-					 "srf AS MATERIALIZED ("
-					 "  SELECT * FROM sessionize.sessionize(%s, %s, %s, $1) "
-					 "  AS s(u %s, session_start %s, last_event_at %s, "
-					 "       session_end %s, event_count bigint)), "
-					 "wm AS (SELECT greatest($2, (SELECT max(last_event_at) FROM srf)) AS max_ts), "
 					 "wm2 AS (SELECT max_ts, " SQL_WATERMARK " AS watermark FROM wm), "
-					 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed) "
+					 "ins AS (INSERT INTO %s (%s, session_start, last_event_at, session_end, event_count, closed%s) "
 					 "        SELECT s.u, s.session_start, s.last_event_at, s.session_end, s.event_count, "
-					 "               coalesce(s.session_end <= w.watermark, false) "
-					 "        FROM srf s, wm2 w RETURNING event_count) "
-					 "SELECT (SELECT coalesce(sum(event_count), 0) FROM ins)::bigint, 0::bigint, "
-					 "       (SELECT count(*) FROM ins), 0::bigint, "
+					 "               coalesce(s.session_end <= w.watermark, false)%s "
+					 "        FROM %s s, wm2 w%s) "
+					 "SELECT %s, 0::bigint, %s, 0::bigint, "
 					 "       (SELECT coalesce(sum(l), 0) FROM ch, unnest(ch.late) l)::bigint, w.max_ts, w.watermark, 0::bigint "
 					 "FROM wm2 w",
-					 job->log_name,
-					 quote_literal_cstr(job->source_name),
-					 quote_literal_cstr(job->user_column),
-					 quote_literal_cstr(job->time_column),
-					 job->user_type, job->time_type_sql, job->time_type_sql, job->time_type_sql,
-					 job->target_name, job->target_user_ident);
+					 job->target_name, job->target_user_ident, sessionize_measure_columns(job),
+					 measure_values(job, "s"),
+					 built != NULL ? built : "srf",
+					 built != NULL ? "" : " RETURNING event_count",
+					 built != NULL ? "0::bigint" : "(SELECT coalesce(sum(event_count), 0) FROM ins)::bigint",
+					 built != NULL ? "0::bigint" : "(SELECT count(*) FROM ins)");
 	return q.data;
 }
 
