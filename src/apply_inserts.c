@@ -19,6 +19,15 @@
  *	   with the same code as merge_sessions();
  *	4. writes the difference with three set-based statements: the sessions
  *	   that changed, the ones that were absorbed by a bridge, the new ones.
+ * The measures of the sessions written (of a job with measures) go into
+ * those statements as arrays, computed here before each: a session that
+ * grows by events after its last one merges the stored values with those
+ * of the new events, when all the job's measures merge; any other is
+ * recomputed from all its events.  The events are read through the
+ * source's (user, time) index, as the job owner (measures_build.c's spans:
+ * the measures' code is the owner's); where that does not apply (no such
+ * index, a measure it does not compute, row-level security, ...), each
+ * statement computes them in SQL from the same events instead.
  * The general statement of refresh.c then handles what is left in the log
  * (deletes, updates), if anything.  Taking the inserts first is safe: they
  * move the target to the sessions of the events it had plus the inserted
@@ -59,12 +68,14 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
+#include "measures_build.h"
 #include "refresh.h"
 #include "security.h"
 #include "session_state.h"
@@ -90,7 +101,7 @@ typedef struct TargetChange
 {
 	char		kind;			/* 'u'pdate, 'd'elete, 'i'nsert */
 	ItemPointerData tid;		/* for 'u' and 'd' */
-	const InsertEntry *user;	/* for 'i': an entry of the user */
+	const InsertEntry *user;	/* for 'u' and 'i': an entry of the user */
 	SessionSummary s;			/* for 'u' and 'i' */
 	/* measures, for 'u': merge the stored ones with those of the events from */
 	bool		merge;			/* read_from on (else: recompute from start) */
@@ -526,6 +537,24 @@ add_array_arg(Oid *types, Datum *values, int *nargs, Datum *elems, bool *nulls,
 #define WRITE_BATCH_ROWS	(1024 * 1024)
 #endif
 
+/*
+ * A statement's arguments at most: arrays that unnest() reads, one a column
+ * (six, then one per measure computed here), and it takes FUNC_MAX_ARGS.
+ */
+#define WRITE_MAX_ARGS	FUNC_MAX_ARGS
+
+/* "$1, $2, ..., $n" */
+static char *
+param_list(int n)
+{
+	StringInfoData list;
+
+	initStringInfo(&list);
+	for (int k = 1; k <= n; k++)
+		appendStringInfo(&list, "%s$%d", k > 1 ? ", " : "", k);
+	return list.data;
+}
+
 typedef struct WriteBatch
 {
 	char		kind;			/* 'd', 'u' or 'i' */
@@ -541,17 +570,22 @@ typedef struct WriteBatch
 	Datum	   *merges;			/* measures: merge ('u' only) */
 	Datum	   *read_from;		/* measures: events read from ('u' only) */
 	Snapshot	snapshot;		/* the one the log was read in */
+	/* measures computed here (NULL: by the statement, in SQL) */
+	SpanMeasures *spans;
+	Datum	  **mvalues;		/* [measure][row] */
+	bool	  **mnulls;
+	MemoryContext mcxt;			/* their values, emptied after each batch */
 } WriteBatch;
 
 /*
  * A measure's new value: with m.merge, the stored one (old) merged with
- * that of the new events (x.m<k>) as the measure's merge says; otherwise
- * x.m<k>, recomputed from all of the session's events.
+ * that of the new events (<alias>.m<k>) as the measure's merge says;
+ * otherwise <alias>.m<k>, recomputed from all of the session's events.
  */
 static char *
-merged_value(const JobMeasure *m, int k, const char *old)
+merged_value(const JobMeasure *m, const char *alias, int k, const char *old)
 {
-	const char *x = psprintf("x.m%d", k);
+	const char *x = psprintf("%s.m%d", alias, k);
 	const char *merged;
 
 	if (m->merge == NULL)
@@ -580,13 +614,67 @@ merged_value(const JobMeasure *m, int k, const char *old)
 	return psprintf("CASE WHEN m.merge THEN %s ELSE %s END", merged, x);
 }
 
+/*
+ * The measures of a batch's rows, computed here (b->spans) into b->mvalues
+ * and b->mnulls: for an update, those of the user's events from read_from
+ * (after the stored session's last event when it merges, else from its
+ * start); for an insert, those of all the session's events.  False if a
+ * span gave up: the statement then computes them all.
+ */
+static bool
+compute_batch_measures(const JobInfo *job, WriteBatch *b)
+{
+	int			nmeasures = list_length(job->measures);
+	MemoryContext oldcxt = MemoryContextSwitchTo(b->mcxt);
+	Datum	   *values = palloc(sizeof(Datum) * nmeasures);
+	bool	   *nulls = palloc(sizeof(bool) * nmeasures);
+	bool		complete = true;
+
+	for (int r = 0; r < b->n && complete; r++)
+	{
+		int64		from = DatumGetInt64(b->kind == 'u' ? b->read_from[r] : b->starts[r]);
+
+		complete = sessionize_span_measures(b->spans, b->users[r], b->user_nulls[r], from,
+											DatumGetInt64(b->lasts[r]), values, nulls);
+		for (int k = 0; k < nmeasures && complete; k++)
+		{
+			b->mvalues[k][r] = values[k];
+			b->mnulls[k][r] = nulls[k];
+		}
+	}
+	MemoryContextSwitchTo(oldcxt);
+	return complete;
+}
+
+/* The arrays of a batch's measures, as a statement's arguments. */
+static void
+add_measure_args(const JobInfo *job, WriteBatch *b, Oid *types, Datum *values, int *nargs)
+{
+	for (int k = 0; k < list_length(job->measures); k++)
+		add_array_arg(types, values, nargs, b->mvalues[k], b->mnulls[k], b->n,
+					  sessionize_span_measures_type(b->spans, k));
+}
+
+/* ", m<k>" for each measure: the names of their arrays' columns. */
+static char *
+measure_names(const JobInfo *job)
+{
+	StringInfoData names;
+
+	initStringInfo(&names);
+	for (int k = 1; k <= list_length(job->measures); k++)
+		appendStringInfo(&names, ", m%d", k);
+	return names.data;
+}
+
 /* Write a batch with one statement, and count what it wrote. */
 static void
 write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 {
-	Oid			types[8];
-	Datum		values[8];
+	Oid			types[WRITE_MAX_ARGS];
+	Datum		values[WRITE_MAX_ARGS];
 	int			nargs = 0;
+	bool		native = false;
 
 	if (b->n == 0)
 		return;
@@ -598,6 +686,14 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 						 nargs, types, values, SPI_OK_DELETE, b->snapshot);
 		b->n = 0;
 		return;
+	}
+	if (job->measures != NIL && b->spans != NULL)
+	{
+		native = compute_batch_measures(job, b);
+		if (!native)
+			ereport(DEBUG1,
+					(errmsg_internal("job " INT64_FORMAT ": the measures of a batch of %d sessions would pass the hash memory limit: computed with SQL",
+									 job->job_id, b->n)));
 	}
 	if (b->kind == 'u')
 		add_array_arg(types, values, &nargs, b->tids, NULL, b->n, TIDOID);
@@ -619,6 +715,34 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 								  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
 								  job->target_name),
 						 nargs, types, values, SPI_OK_UPDATE, b->snapshot);
+	else if (b->kind == 'u' && native)
+	{
+		StringInfoData sets;
+		ListCell   *lc;
+
+		/* the measures, merged with the stored ones or taken as they are */
+		add_array_arg(types, values, &nargs, b->merges, NULL, b->n, BOOLOID);
+		add_measure_args(job, b, types, values, &nargs);
+		initStringInfo(&sets);
+		foreach(lc, job->measures)
+		{
+			JobMeasure *m = lfirst(lc);
+			const char *col = quote_identifier(m->name);
+
+			appendStringInfo(&sets, ", %s = %s", col,
+							 merged_value(m, "m", foreach_current_index(lc) + 1,
+										  psprintf("t.%s", col)));
+		}
+		res->sessions_updated +=
+			write_target(job,
+						 psprintf("UPDATE %s t SET last_event_at = m.l, session_end = m.e, "
+								  "event_count = m.c, closed = m.x%s "
+								  "FROM unnest(%s) AS m(tid, l, e, c, x, merge%s) "
+								  "WHERE t.ctid = ANY ($1) AND t.ctid = m.tid",
+								  job->target_name, sets.data, param_list(nargs),
+								  measure_names(job)),
+						 nargs, types, values, SPI_OK_UPDATE, b->snapshot);
+	}
 	else if (b->kind == 'u')
 	{
 		StringInfoData cols;
@@ -637,7 +761,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 
 			appendStringInfo(&cols, "%s%s", foreach_current_index(lc) > 0 ? ", " : "", col);
 			appendStringInfo(&vals, "%s%s", foreach_current_index(lc) > 0 ? ", " : "",
-							 merged_value(m, foreach_current_index(lc) + 1, psprintf("t.%s", col)));
+							 merged_value(m, "x", foreach_current_index(lc) + 1, psprintf("t.%s", col)));
 		}
 		res->sessions_updated +=
 			write_target(job,
@@ -659,6 +783,18 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 								  "SELECT * FROM unnest($1, $2, $3, $4, $5, $6)",
 								  job->target_name, job->target_user_ident),
 						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
+	else if (native)
+	{
+		add_measure_args(job, b, types, values, &nargs);
+		res->sessions_inserted +=
+			write_target(job,
+						 psprintf("INSERT INTO %s (%s, session_start, last_event_at, session_end, "
+								  "event_count, closed%s) "
+								  "SELECT * FROM unnest(%s)",
+								  job->target_name, job->target_user_ident,
+								  sessionize_measure_columns(job), param_list(nargs)),
+						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
+	}
 	else
 		res->sessions_inserted +=
 			write_target(job,
@@ -671,6 +807,8 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 								  sessionize_measures_sql(job, "k.u", "k.s", "k.l")),
 						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
 	b->n = 0;
+	if (b->spans != NULL)
+		MemoryContextReset(b->mcxt);
 }
 
 /*
@@ -687,6 +825,7 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 	int			size = Max(Min(nchanges, WRITE_BATCH_ROWS), 1);
 	WriteBatch	b;
 	int			k;
+	char	   *why = NULL;
 
 	b.n = 0;
 	b.tids = palloc(sizeof(Datum) * size);
@@ -700,6 +839,36 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 	b.merges = palloc(sizeof(Datum) * size);
 	b.read_from = palloc(sizeof(Datum) * size);
 	b.snapshot = snapshot;
+
+	/*
+	 * The measures of the sessions written are computed here, reading the
+	 * events through the source's (user, time) index, when that applies
+	 * (measures_build.c); otherwise each statement computes them in SQL.
+	 */
+	b.spans = NULL;
+	if (job->measures != NIL && nchanges > 0)
+	{
+		if (list_length(job->measures) + 6 > WRITE_MAX_ARGS)
+			why = "the job has too many measures for one statement's arrays";
+		else
+			b.spans = sessionize_span_measures_begin(job->source, job->source_name,
+													 job->user_column, job->time_column,
+													 job->measures, snapshot, &why);
+	}
+	if (b.spans != NULL)
+	{
+		int			nmeasures = list_length(job->measures);
+
+		b.mcxt = AllocSetContextCreate(CurrentMemoryContext, "sessionize measures of a batch",
+									   ALLOCSET_DEFAULT_SIZES);
+		b.mvalues = palloc(sizeof(Datum *) * nmeasures);
+		b.mnulls = palloc(sizeof(bool *) * nmeasures);
+		for (k = 0; k < nmeasures; k++)
+		{
+			b.mvalues[k] = palloc(sizeof(Datum) * size);
+			b.mnulls[k] = palloc(sizeof(bool) * size);
+		}
+	}
 
 	for (k = 0; k < 3; k++)
 	{
@@ -717,11 +886,8 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 			if (c->kind != 'd')
 			{
 				end = session_end_time(sessionize_job_time_kind(job), c->s.last, gap);
-				if (c->kind == 'i')
-				{
-					b.users[b.n] = c->user->user;
-					b.user_nulls[b.n] = c->user->user_null;
-				}
+				b.users[b.n] = c->user->user;
+				b.user_nulls[b.n] = c->user->user_null;
 				b.starts[b.n] = Int64GetDatum(c->s.start);
 				b.lasts[b.n] = Int64GetDatum(c->s.last);
 				b.ends[b.n] = Int64GetDatum(end);
@@ -735,6 +901,23 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 		}
 		write_batch(job, &b, res);
 	}
+
+	if (b.spans != NULL)
+	{
+		int64		spans;
+		int64		rows;
+
+		sessionize_span_measures_counts(b.spans, &spans, &rows);
+		ereport(DEBUG1,
+				(errmsg_internal("job " INT64_FORMAT ": measures of " INT64_FORMAT " sessions computed from " INT64_FORMAT " events read through index %s",
+								 job->job_id, spans, rows, sessionize_span_measures_index(b.spans))));
+		sessionize_span_measures_end(b.spans);
+		MemoryContextDelete(b.mcxt);
+	}
+	else if (job->measures != NIL && nchanges > 0)
+		ereport(DEBUG1,
+				(errmsg_internal("job " INT64_FORMAT ": measures computed with SQL, since %s",
+								 job->job_id, why)));
 }
 
 /*
@@ -872,7 +1055,7 @@ sessionize_apply_inserts(JobInfo *job, RunResult *res)
 				if (touched[t].s.last != s->last || touched[t].s.count != s->count)
 				{
 					add_change(&changes, &nchanges, &capchanges, 'u',
-							   &touched[t].tid, NULL, s);
+							   &touched[t].tid, &entries[first], s);
 					if (all_merge)
 						set_merge(&changes[nchanges - 1], &touched[t], touched, ntouched,
 								  &entries[first], end - first);

@@ -58,14 +58,20 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relscan.h"
+#include "access/skey.h"
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -81,10 +87,12 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
+#include "compat.h"
 #include "first_last.h"
 #include "job_catalog.h"
 #include "measures.h"
@@ -218,6 +226,7 @@ static inline bool build_user_equal(Build *b, Datum x, Datum y);
 /* Everything one build works with. */
 struct Build
 {
+	MemoryContext buildcxt;		/* everything of the build */
 	int			nmeasures;
 	BuildMeasure *measures;
 	SessionTimeKind kind;
@@ -1038,35 +1047,35 @@ build_row(Build *b, TupleTableSlot *slot, AttrNumber userattno, AttrNumber timea
 	return true;
 }
 
-Tuplestorestate *
-sessionize_build_measures(Oid source, const char *source_name, const char *user_column,
-						  const char *time_column, SessionTimeKind kind, int64 gap,
-						  List *measures, TupleDesc *desc, BuildTotals *totals, char **why)
+/*
+ * What a build and a span computation both start with: the build's memory
+ * (b->buildcxt, a child of the current context), the measures prepared, checked against the
+ * source and the current user's privileges; *exprs the measures' analyzed
+ * expressions.  NULL (no context left, the caller's current again) with
+ * *why when this code does not apply.
+ */
+static Build *
+build_begin(Oid source, const char *source_name, AttrNumber userattno, AttrNumber timeattno,
+			List *measures, Expr ***exprs_out, char **why)
 {
 	MemoryContext buildcxt;
 	MemoryContext oldcxt;
 	Build	   *b;
 	List	   *leaves;
 	Oid			schema = get_namespace_oid("sessionize", false);
-	AttrNumber	userattno = get_attnum(source, user_column);
-	AttrNumber	timeattno = get_attnum(source, time_column);
-	Oid			user_type;
-	int32		user_typmod;
-	Oid			user_collation;
-	Relation	rel;
-	TableScanDesc scan;
-	TupleTableSlot *slot;
 	ListCell   *lc;
 	Expr	  **exprs;
-	bool		complete = true;
-	int64		rows = 0;
-	int64		since_sweep = 0;
 	int			i;
 
 	/* one plain table, read directly */
 	*why = "the source is not one plain table that it reads directly";
 	if (get_rel_relkind(source) != RELKIND_RELATION || userattno <= 0 || timeattno <= 0)
 		return NULL;
+	if (check_enable_rls(source, InvalidOid, false) == RLS_ENABLED)
+	{
+		*why = "row-level security applies to the job owner";
+		return NULL;
+	}
 	/* (a plain table is its own first member: more are inheritance children) */
 	leaves = sessionize_direct_scan_members(source);
 	if (list_length(leaves) != 1)
@@ -1076,10 +1085,8 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 									 ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(buildcxt);
 	b = palloc0(sizeof(Build));
-	b->kind = kind;
+	b->buildcxt = buildcxt;
 	b->max_time = PG_INT64_MIN;
-	b->rule.gap = gap;
-	b->rule.infinite_times = (kind != SESSION_TIME_BIGINT);
 
 	/* each measure, if this build knows it */
 	b->nmeasures = list_length(measures);
@@ -1125,6 +1132,41 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 				return NULL;
 			}
 	}
+	MemoryContextSwitchTo(oldcxt);
+	*exprs_out = exprs;
+	return b;
+}
+
+Tuplestorestate *
+sessionize_build_measures(Oid source, const char *source_name, const char *user_column,
+						  const char *time_column, SessionTimeKind kind, int64 gap,
+						  List *measures, TupleDesc *desc, BuildTotals *totals, char **why)
+{
+	MemoryContext buildcxt;
+	MemoryContext oldcxt;
+	Build	   *b;
+	AttrNumber	userattno = get_attnum(source, user_column);
+	AttrNumber	timeattno = get_attnum(source, time_column);
+	Oid			user_type;
+	int32		user_typmod;
+	Oid			user_collation;
+	Relation	rel;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	Expr	  **exprs;
+	bool		complete = true;
+	int64		rows = 0;
+	int64		since_sweep = 0;
+	int			i;
+
+	b = build_begin(source, source_name, userattno, timeattno, measures, &exprs, why);
+	if (b == NULL)
+		return NULL;
+	buildcxt = b->buildcxt;
+	oldcxt = MemoryContextSwitchTo(buildcxt);
+	b->kind = kind;
+	b->rule.gap = gap;
+	b->rule.infinite_times = (kind != SESSION_TIME_BIGINT);
 
 	/* the user: hashed and compared as the tables of user_sessions.c do */
 	get_atttypetypmodcoll(source, userattno, &user_type, &user_typmod, &user_collation);
@@ -1227,4 +1269,266 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
 		MemoryContextDelete(buildcxt);
 		return result;
 	}
+}
+
+/* ----------------------------------------------------------------------
+ * Spans: the measures of some of a user's events, through an index
+ * ----------------------------------------------------------------------
+ */
+
+/*
+ * An index of the source whose first two keys are the user and time
+ * columns, compared as the SQL that reads a span compares them: the user
+ * by its type's default btree equality under its column's collation, the
+ * time by its type's default order; a complete index (no predicate, no
+ * expressions, valid).  InvalidOid if there is none.
+ */
+static Oid
+span_index(Relation heap, AttrNumber userattno, AttrNumber timeattno,
+		   Oid user_type, Oid user_collation, Oid time_type)
+{
+	Oid			user_opclass = GetDefaultOpClass(user_type, BTREE_AM_OID);
+	Oid			time_opclass = GetDefaultOpClass(time_type, BTREE_AM_OID);
+	List	   *indexes;
+	ListCell   *lc;
+	Oid			found = InvalidOid;
+
+	if (!OidIsValid(user_opclass) || !OidIsValid(time_opclass))
+		return InvalidOid;
+	indexes = RelationGetIndexList(heap);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+
+		if (form->indisvalid && form->indisready && form->indislive &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			form->indnkeyatts >= 2 &&
+			form->indkey.values[0] == userattno &&
+			form->indkey.values[1] == timeattno &&
+			RelationGetIndexExpressions(index) == NIL &&
+			RelationGetIndexPredicate(index) == NIL &&
+			index->rd_opfamily[0] == get_opclass_family(user_opclass) &&
+			index->rd_opcintype[0] == get_opclass_input_type(user_opclass) &&
+			index->rd_indcollation[0] == user_collation &&
+			index->rd_opfamily[1] == get_opclass_family(time_opclass) &&
+			index->rd_opcintype[1] == time_type)
+			found = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (OidIsValid(found))
+			break;
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* A span computation: see sessionize_span_measures_begin(). */
+struct SpanMeasures
+{
+	Build	   *b;				/* the measures; b->cxt: one span's states */
+	BuildState *states;
+	Oid		   *types;			/* the measures' result types */
+	int16	   *typlens;
+	bool	   *typbyvals;
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ScanKeyData keys[3];		/* user = $, time >= $, time <= $ */
+	ScanKeyData null_key;		/* user IS NULL */
+	int64		spans;
+	int64		rows;
+};
+
+/* The procedure of a btree operator of opfamily for (type, type). */
+static RegProcedure
+span_operator_proc(Oid opfamily, Oid type, int16 strategy)
+{
+	Oid			opr = get_opfamily_member(opfamily, type, type, strategy);
+
+	return OidIsValid(opr) ? get_opcode(opr) : InvalidOid;
+}
+
+SpanMeasures *
+sessionize_span_measures_begin(Oid source, const char *source_name, const char *user_column,
+							   const char *time_column, List *measures, Snapshot snapshot,
+							   char **why)
+{
+	AttrNumber	userattno = get_attnum(source, user_column);
+	AttrNumber	timeattno = get_attnum(source, time_column);
+	Expr	  **exprs;
+	Build	   *b;
+	SpanMeasures *sm;
+	MemoryContext oldcxt;
+	Oid			user_type;
+	int32		user_typmod;
+	Oid			user_collation;
+	Oid			time_type;
+	Oid			index;
+	RegProcedure eqproc;
+	RegProcedure geproc;
+	RegProcedure leproc;
+
+	b = build_begin(source, source_name, userattno, timeattno, measures, &exprs, why);
+	if (b == NULL)
+		return NULL;
+	oldcxt = MemoryContextSwitchTo(b->buildcxt);
+	sm = palloc0(sizeof(SpanMeasures));
+	sm->b = b;
+	sm->heap = table_open(source, AccessShareLock);
+	get_atttypetypmodcoll(source, userattno, &user_type, &user_typmod, &user_collation);
+	time_type = get_atttype(source, timeattno);
+	index = span_index(sm->heap, userattno, timeattno, user_type, user_collation, time_type);
+	if (!OidIsValid(index))
+	{
+		*why = "the source has no index on its user and time columns that it can read";
+		sessionize_span_measures_end(sm);
+		MemoryContextSwitchTo(oldcxt);
+		return NULL;
+	}
+	sm->index = index_open(index, AccessShareLock);
+	eqproc = span_operator_proc(sm->index->rd_opfamily[0], sm->index->rd_opcintype[0],
+								BTEqualStrategyNumber);
+	geproc = span_operator_proc(sm->index->rd_opfamily[1], time_type,
+								BTGreaterEqualStrategyNumber);
+	leproc = span_operator_proc(sm->index->rd_opfamily[1], time_type,
+								BTLessEqualStrategyNumber);
+
+	/* the results, written into arrays of their types */
+	sm->types = palloc(sizeof(Oid) * b->nmeasures);
+	sm->typlens = palloc(sizeof(int16) * b->nmeasures);
+	sm->typbyvals = palloc(sizeof(bool) * b->nmeasures);
+	for (int i = 0; i < b->nmeasures; i++)
+	{
+		sm->types[i] = exprType((Node *) exprs[i]);
+		get_typlenbyval(sm->types[i], &sm->typlens[i], &sm->typbyvals[i]);
+		if (!OidIsValid(get_array_type(sm->types[i])))
+			eqproc = InvalidOid;
+	}
+	if (!OidIsValid(eqproc) || !OidIsValid(geproc) || !OidIsValid(leproc))
+	{
+		*why = "a type it needs has no operator or array type";
+		sessionize_span_measures_end(sm);
+		MemoryContextSwitchTo(oldcxt);
+		return NULL;
+	}
+
+	/* the keys: a user (or NULL), from <= time <= to */
+	ScanKeyEntryInitialize(&sm->keys[0], 0, 1, BTEqualStrategyNumber,
+						   sm->index->rd_opcintype[0], user_collation, eqproc, (Datum) 0);
+	ScanKeyEntryInitialize(&sm->keys[1], 0, 2, BTGreaterEqualStrategyNumber,
+						   time_type, sm->index->rd_indcollation[1], geproc, (Datum) 0);
+	ScanKeyEntryInitialize(&sm->keys[2], 0, 2, BTLessEqualStrategyNumber,
+						   time_type, sm->index->rd_indcollation[1], leproc, (Datum) 0);
+	ScanKeyEntryInitialize(&sm->null_key, SK_ISNULL | SK_SEARCHNULL, 1, InvalidStrategy,
+						   InvalidOid, InvalidOid, InvalidOid, (Datum) 0);
+
+	/* one span's states, in a context emptied after each */
+	b->cxt = AllocSetContextCreate(b->buildcxt, "sessionize span measures",
+								   ALLOCSET_DEFAULT_SIZES);
+	b->memory_limit = get_hash_memory_limit();
+	b->econtext = CreateStandaloneExprContext();
+	sm->states = palloc0(sizeof(BuildState) * b->nmeasures);
+	sm->slot = table_slot_create(sm->heap, NULL);
+	sm->scan = sessionize_index_beginscan(sm->heap, sm->index, snapshot, 3, 0);
+	MemoryContextSwitchTo(oldcxt);
+	return sm;
+}
+
+bool
+sessionize_span_measures(SpanMeasures *sm, Datum user, bool user_null, int64 from, int64 to,
+						 Datum *values, bool *nulls)
+{
+	Build	   *b = sm->b;
+	ScanKeyData keys[3];
+	MemoryContext oldcxt;
+	int64		rows = 0;
+	bool		complete = true;
+
+	for (int i = 0; i < b->nmeasures; i++)
+	{
+		memset(&sm->states[i], 0, sizeof(BuildState));
+		sm->states[i].empty = true;
+	}
+	memcpy(keys, sm->keys, sizeof(keys));
+	if (user_null)
+		keys[0] = sm->null_key;
+	else
+		keys[0].sk_argument = user;
+	keys[1].sk_argument = Int64GetDatum(from);
+	keys[2].sk_argument = Int64GetDatum(to);
+	index_rescan(sm->scan, keys, 3, NULL, 0);
+
+	b->econtext->ecxt_scantuple = sm->slot;
+	while (index_getnext_slot(sm->scan, ForwardScanDirection, sm->slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		oldcxt = MemoryContextSwitchTo(b->econtext->ecxt_per_tuple_memory);
+		for (int i = 0; i < b->nmeasures; i++)
+			build_add(b, &b->measures[i], &sm->states[i]);
+		MemoryContextSwitchTo(oldcxt);
+		ResetExprContext(b->econtext);
+		if (++rows % BUILD_MEMORY_EVERY == 0 &&
+			MemoryContextMemAllocated(b->cxt, true) > b->memory_limit)
+			b->over_limit = true;
+		if (b->over_limit)
+		{
+			complete = false;
+			break;
+		}
+	}
+	sm->spans++;
+	sm->rows += rows;
+	b->over_limit = false;
+
+	/* the values, copied into the caller's memory; the states' freed */
+	if (complete)
+		for (int i = 0; i < b->nmeasures; i++)
+		{
+			Datum		v;
+
+			oldcxt = MemoryContextSwitchTo(b->cxt);
+			v = build_final(&b->measures[i], &sm->states[i], &nulls[i]);
+			MemoryContextSwitchTo(oldcxt);
+			values[i] = nulls[i] ? (Datum) 0 : datumCopy(v, sm->typbyvals[i], sm->typlens[i]);
+		}
+	MemoryContextReset(b->cxt);
+	return complete;
+}
+
+void
+sessionize_span_measures_end(SpanMeasures *sm)
+{
+	if (sm->scan != NULL)
+		index_endscan(sm->scan);
+	if (sm->slot != NULL)
+		ExecDropSingleTupleTableSlot(sm->slot);
+	if (sm->index != NULL)
+		index_close(sm->index, NoLock);
+	table_close(sm->heap, NoLock);
+	if (sm->b->econtext != NULL)
+		FreeExprContext(sm->b->econtext, true);
+	MemoryContextDelete(sm->b->buildcxt);
+}
+
+/* The result type of measure i (from 0): the element type of its array. */
+Oid
+sessionize_span_measures_type(SpanMeasures *sm, int i)
+{
+	return sm->types[i];
+}
+
+/* The name of the index the spans are read through. */
+const char *
+sessionize_span_measures_index(SpanMeasures *sm)
+{
+	return RelationGetRelationName(sm->index);
+}
+
+/* How many spans were computed, and how many events they read. */
+void
+sessionize_span_measures_counts(SpanMeasures *sm, int64 *spans, int64 *rows)
+{
+	*spans = sm->spans;
+	*rows = sm->rows;
 }
