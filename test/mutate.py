@@ -6,7 +6,8 @@ universalmutator, then runs this with the environment it sets:
   MUTATE_TOP        the checkout
   MUTATE_PG_BINDIR  bin directory of the PostgreSQL installation to copy
   MUTATE_TOOL       universalmutator's `mutate` command
-  MUTATE_SAMPLE, MUTATE_SEED, MUTATE_TIMEOUT, MUTATE_KEEP   see test/mutate
+  MUTATE_SAMPLE, MUTATE_SEED, MUTATE_TIMEOUT, MUTATE_KEEP, MUTATE_LINES
+                    see test/mutate
 
 The steps: copy the PostgreSQL installation and the tree into a work
 directory under /tmp (owned by the postgres user when we are root); build
@@ -35,6 +36,9 @@ PG_BINDIR = os.environ["MUTATE_PG_BINDIR"].rstrip("/")
 TOOL = os.environ["MUTATE_TOOL"]
 SEED = os.environ.get("MUTATE_SEED", "1")
 KEEP = os.environ.get("MUTATE_KEEP", "0") == "1"
+# MUTATE_LINES: "A-B[,C-D...]", only mutants of those lines (of every file given)
+LINES = [tuple(int(x) for x in r.split("-", 1)) if "-" in r else (int(r), int(r))
+         for r in os.environ.get("MUTATE_LINES", "").split(",") if r.strip()]
 EQUIVALENT_FILE = os.path.join(TOP, "test", "mutate-equivalent.txt")
 AS_ROOT = os.geteuid() == 0
 
@@ -123,15 +127,16 @@ FILE_STAGES = {
         ("regress", ["15_first_last"]),
         ("regress", ["14_measures", "18_measures_build", "07_jobs_random"]),
     ],
-    # the one-pass full build of jobs with measures: its own test, then
-    # every test that builds a job with measures
+    # the one-pass full build of jobs with measures, and the measures of
+    # the sessions that appends write (spans): their own tests, then every
+    # test that builds or runs a job with measures
     "src/measures_build.c": [
-        ("regress", ["18_measures_build"]),
+        ("regress", ["18_measures_build", "19_measures_append"]),
         ("regress", ["14_measures", "17_job_time_types", "07_jobs_random"]),
     ],
-    # numerics as scaled integers, used by the one-pass build only
+    # numerics as scaled integers, used by the one-pass build and spans only
     "src/numeric_scaled.c": [
-        ("regress", ["18_measures_build"]),
+        ("regress", ["18_measures_build", "19_measures_append"]),
         ("regress", ["14_measures", "07_jobs_random"]),
     ],
     # the worker's files, with one TAP stage (one baseline run when they
@@ -492,6 +497,8 @@ def main(files):
         mutants = generate(relpath, os.path.join(workdir, "gen", relpath.replace("/", "_")))
         order = list(range(len(mutants)))
         random.Random("%s:%s" % (SEED, relpath)).shuffle(order)
+        if LINES:
+            order = [k for k in order if any(lo <= mutants[k][3] <= hi for lo, hi in LINES)]
         say("")
         say("== %s: %d mutants generated; testing %d of them (seed %s), stages: %s" % (
             relpath, len(mutants), sample, SEED, "; ".join(t for _, t in stages)))
