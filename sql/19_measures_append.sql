@@ -139,11 +139,14 @@ SELECT (SELECT events_inserted FROM sessionize.run_job(:mjob)) AS merging_events
 SELECT ma.differences('ma.merging') AS merging_differences, ma.differences('ma.recomputing') AS recomputing_differences;
 
 -- No index it can read: the statement computes them with SQL, the same
--- result.  An index on (ts, uid), and one whose user collation is not the
--- column's, do not serve.
+-- result.  An index on (ts, uid), one whose user collation is not the
+-- column's, a partial one (it lacks rows), one with the time as an
+-- included column (not a key), do not serve.
 DROP INDEX ma.ev_uid_ts;
 CREATE INDEX ev_ts_uid ON ma.ev (ts, uid);
 CREATE INDEX ev_uid_c_ts ON ma.ev (uid COLLATE "C", ts);
+CREATE INDEX ev_uid_ts_partial ON ma.ev (uid, ts) WHERE page IS NOT NULL;
+CREATE INDEX ev_uid_incl_ts ON ma.ev (uid) INCLUDE (ts);
 INSERT INTO ma.ev SELECT uid, max(ts) + interval '1 minute', '/late', 1, 1, 1, true FROM ma.ev GROUP BY uid;
 SET client_min_messages = debug1;
 SELECT events_inserted FROM sessionize.run_job(:rjob);
