@@ -186,6 +186,12 @@ SET hash_mem_multiplier = 1;
 SET client_min_messages = debug1;
 SELECT events_inserted FROM sessionize.run_job(:rjob);
 SET client_min_messages = notice;
+-- wide values over many sessions: a batch is written each time its values
+-- pass the limit
+INSERT INTO ma.ev SELECT uid, max(ts) + interval '1 minute', repeat(coalesce(uid, 'n'), 5000), 5, 5, 5, true
+FROM ma.ev GROUP BY uid;
+SELECT events_inserted FROM sessionize.run_job(:rjob);
+SELECT ma.differences('ma.recomputing') AS recomputing_differences;
 RESET work_mem;
 RESET hash_mem_multiplier;
 SELECT ma.differences('ma.recomputing') AS recomputing_differences;

@@ -66,6 +66,7 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -574,7 +575,14 @@ typedef struct WriteBatch
 	SpanMeasures *spans;
 	Datum	  **mvalues;		/* [measure][row] */
 	bool	  **mnulls;
+	int16	   *mtyplen;		/* [measure] */
+	bool	   *mtypbyval;
+	Datum	   *row_values;		/* one row's, as computed */
+	bool	   *row_nulls;
 	MemoryContext mcxt;			/* their values, emptied after each batch */
+	Size		mbytes;			/* the bytes of those values */
+	Size		max_mbytes;		/* more, and the batch is written */
+	bool		in_sql;			/* a span gave up: the statement computes them */
 } WriteBatch;
 
 /*
@@ -615,35 +623,40 @@ merged_value(const JobMeasure *m, const char *alias, int k, const char *old)
 }
 
 /*
- * The measures of a batch's rows, computed here (b->spans) into b->mvalues
- * and b->mnulls: for an update, those of the user's events from read_from
- * (after the stored session's last event when it merges, else from its
- * start); for an insert, those of all the session's events.  False if a
- * span gave up: the statement then computes them all.
+ * The measures of the batch's row r (just filled in), computed here
+ * (b->spans) into b->mvalues and b->mnulls: for an update, those of the
+ * user's events from read_from (after the stored session's last event when
+ * it merges, else from its start); for an insert, those of all the
+ * session's events.  Once a span gives up (the hash memory limit), the
+ * batch's statement computes them all in SQL instead (b->in_sql).
  */
-static bool
-compute_batch_measures(const JobInfo *job, WriteBatch *b)
+static void
+compute_row_measures(const JobInfo *job, WriteBatch *b, int r)
 {
 	int			nmeasures = list_length(job->measures);
-	MemoryContext oldcxt = MemoryContextSwitchTo(b->mcxt);
-	Datum	   *values = palloc(sizeof(Datum) * nmeasures);
-	bool	   *nulls = palloc(sizeof(bool) * nmeasures);
-	bool		complete = true;
+	MemoryContext oldcxt;
+	int64		from = DatumGetInt64(b->kind == 'u' ? b->read_from[r] : b->starts[r]);
 
-	for (int r = 0; r < b->n && complete; r++)
+	if (b->in_sql)
+		return;
+	oldcxt = MemoryContextSwitchTo(b->mcxt);
+	if (!sessionize_span_measures(b->spans, b->users[r], b->user_nulls[r], from,
+								  DatumGetInt64(b->lasts[r]), b->row_values, b->row_nulls))
 	{
-		int64		from = DatumGetInt64(b->kind == 'u' ? b->read_from[r] : b->starts[r]);
-
-		complete = sessionize_span_measures(b->spans, b->users[r], b->user_nulls[r], from,
-											DatumGetInt64(b->lasts[r]), values, nulls);
-		for (int k = 0; k < nmeasures && complete; k++)
-		{
-			b->mvalues[k][r] = values[k];
-			b->mnulls[k][r] = nulls[k];
-		}
+		b->in_sql = true;
+		ereport(DEBUG1,
+				(errmsg_internal("job " INT64_FORMAT ": the measures of a session would pass the hash memory limit: its batch's are computed with SQL",
+								 job->job_id)));
 	}
+	else
+		for (int k = 0; k < nmeasures; k++)
+		{
+			b->mvalues[k][r] = b->row_values[k];
+			b->mnulls[k][r] = b->row_nulls[k];
+			if (!b->row_nulls[k] && !b->mtypbyval[k])
+				b->mbytes += datumGetSize(b->row_values[k], false, b->mtyplen[k]);
+		}
 	MemoryContextSwitchTo(oldcxt);
-	return complete;
 }
 
 /* The arrays of a batch's measures, as a statement's arguments. */
@@ -674,7 +687,7 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 	Oid			types[WRITE_MAX_ARGS];
 	Datum		values[WRITE_MAX_ARGS];
 	int			nargs = 0;
-	bool		native = false;
+	bool		native = b->spans != NULL && !b->in_sql;
 
 	if (b->n == 0)
 		return;
@@ -686,14 +699,6 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 						 nargs, types, values, SPI_OK_DELETE, b->snapshot);
 		b->n = 0;
 		return;
-	}
-	if (job->measures != NIL && b->spans != NULL)
-	{
-		native = compute_batch_measures(job, b);
-		if (!native)
-			ereport(DEBUG1,
-					(errmsg_internal("job " INT64_FORMAT ": the measures of a batch of %d sessions would pass the hash memory limit: computed with SQL",
-									 job->job_id, b->n)));
 	}
 	if (b->kind == 'u')
 		add_array_arg(types, values, &nargs, b->tids, NULL, b->n, TIDOID);
@@ -808,7 +813,11 @@ write_batch(const JobInfo *job, WriteBatch *b, RunResult *res)
 						 nargs, types, values, SPI_OK_INSERT, b->snapshot);
 	b->n = 0;
 	if (b->spans != NULL)
+	{
 		MemoryContextReset(b->mcxt);
+		b->mbytes = 0;
+		b->in_sql = false;
+	}
 }
 
 /*
@@ -863,11 +872,27 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 									   ALLOCSET_DEFAULT_SIZES);
 		b.mvalues = palloc(sizeof(Datum *) * nmeasures);
 		b.mnulls = palloc(sizeof(bool *) * nmeasures);
+		b.mtyplen = palloc(sizeof(int16) * nmeasures);
+		b.mtypbyval = palloc(sizeof(bool) * nmeasures);
+		b.row_values = palloc(sizeof(Datum) * nmeasures);
+		b.row_nulls = palloc(sizeof(bool) * nmeasures);
 		for (k = 0; k < nmeasures; k++)
 		{
 			b.mvalues[k] = palloc(sizeof(Datum) * size);
 			b.mnulls[k] = palloc(sizeof(bool) * size);
+			get_typlenbyval(sessionize_span_measures_type(b.spans, k), &b.mtyplen[k],
+							&b.mtypbyval[k]);
 		}
+		b.mbytes = 0;
+		b.in_sql = false;
+
+		/*
+		 * The values of a batch are held twice (as computed, then in the
+		 * statement's arrays): a batch is written once they pass the hash
+		 * memory limit, so that wide values (a landing page's URL) keep
+		 * memory bounded and each array far below the 1 GB of a value.
+		 */
+		b.max_mbytes = get_hash_memory_limit();
 	}
 
 	for (k = 0; k < 3; k++)
@@ -895,8 +920,10 @@ write_changes(const JobInfo *job, const TargetChange *changes, int nchanges,
 				b.closed[b.n] = BoolGetDatum(have_watermark && end <= watermark);
 				b.merges[b.n] = BoolGetDatum(c->merge);
 				b.read_from[b.n] = Int64GetDatum(c->merge ? c->read_from : c->s.start);
+				if (b.spans != NULL)
+					compute_row_measures(job, &b, b.n);
 			}
-			if (++b.n == size)
+			if (++b.n == size || (b.spans != NULL && b.mbytes > b.max_mbytes))
 				write_batch(job, &b, res);
 		}
 		write_batch(job, &b, res);
