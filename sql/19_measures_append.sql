@@ -129,13 +129,21 @@ SELECT count(*) AS verify_differences FROM sessionize.verify(:rjob);
 
 -- Many appends at once, over many batches (a build with assertions
 -- writes 7 rows a statement): every user's last session grows, and new
--- sessions start
+-- sessions start.  What each run counts is the sum over its batches, the
+-- same with measures or without (a job without any).
+SELECT sessionize.create_job('ma.ev', 'uid', 'ts', interval '10 minutes', target => 'ma.plain') AS pjob \gset
+SELECT full_rebuild FROM sessionize.run_job(:pjob);
 INSERT INTO ma.ev
 SELECT uid, last + k * interval '2 minutes' + CASE WHEN k = 3 THEN interval '1 hour' ELSE interval '0' END,
        '/more/' || k, k * 1.5, k, k, k % 2 = 0
 FROM (SELECT uid, max(ts) AS last FROM ma.ev GROUP BY uid) l, generate_series(1, 4) k;
-SELECT (SELECT events_inserted FROM sessionize.run_job(:mjob)) AS merging_events,
-       (SELECT events_inserted FROM sessionize.run_job(:rjob)) AS recomputing_events;
+SELECT 'merging' AS job, events_inserted, sessions_inserted, sessions_updated FROM sessionize.run_job(:mjob)
+UNION ALL
+SELECT 'recomputing', events_inserted, sessions_inserted, sessions_updated FROM sessionize.run_job(:rjob)
+UNION ALL
+SELECT 'no measures', events_inserted, sessions_inserted, sessions_updated FROM sessionize.run_job(:pjob);
+SELECT count(*) AS verify_differences FROM sessionize.verify(:pjob);
+SELECT sessionize.drop_job(:pjob, drop_target => true);
 SELECT ma.differences('ma.merging') AS merging_differences, ma.differences('ma.recomputing') AS recomputing_differences;
 
 -- No index it can read: the statement computes them with SQL, the same
