@@ -79,6 +79,7 @@
 #include "measures_build.h"
 #include "refresh.h"
 #include "security.h"
+#include "session_srf.h"
 #include "session_state.h"
 
 /* One insert entry of the log: a run of one user's events. */
@@ -141,8 +142,7 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 	Oid			user_type = InvalidOid;
 	int32		user_typmod;
 	Oid			user_collation = InvalidOid;
-	List	   *indexes;
-	ListCell   *lc;
+	Relation	index;
 
 	/*
 	 * The owner must be able to read the target, and the source too: the
@@ -179,63 +179,43 @@ open_target_index(const JobInfo *job, TargetIndex *ti)
 		return false;
 	}
 
-	indexes = RelationGetIndexList(heap);
-	foreach(lc, indexes)
+	index = sessionize_open_btree_index(heap, att_user, job->user_type_oid, user_collation,
+										att_start, job->time_type, true);
+	if (index != NULL)
 	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index form = index->rd_index;
+		Oid			eqopr = get_opfamily_member(user_opfamily,
+												index->rd_opcintype[0],
+												index->rd_opcintype[0],
+												BTEqualStrategyNumber);
+		Oid			leopr = get_opfamily_member(time_opfamily,
+												job->time_type, job->time_type,
+												BTLessEqualStrategyNumber);
+		Oid			cmpproc = get_opfamily_proc(user_opfamily,
+												index->rd_opcintype[0],
+												index->rd_opcintype[0],
+												BTORDER_PROC);
 
-		if (form->indisvalid && form->indisready && form->indislive &&
-			index->rd_rel->relam == BTREE_AM_OID &&
-			form->indnkeyatts >= 2 &&
-			form->indkey.values[0] == att_user &&
-			form->indkey.values[1] == att_start &&
-			RelationGetIndexExpressions(index) == NIL &&
-			RelationGetIndexPredicate(index) == NIL &&
-			index->rd_opfamily[0] == user_opfamily &&
-			index->rd_indcollation[0] == user_collation &&
-			index->rd_opfamily[1] == time_opfamily &&
-			index->rd_opcintype[1] == job->time_type &&
-			(index->rd_indoption[1] & INDOPTION_DESC) == 0)
+		if (OidIsValid(eqopr) && OidIsValid(leopr) && OidIsValid(cmpproc))
 		{
-			Oid			eqopr = get_opfamily_member(user_opfamily,
-													index->rd_opcintype[0],
-													index->rd_opcintype[0],
-													BTEqualStrategyNumber);
-			Oid			leopr = get_opfamily_member(time_opfamily,
-													job->time_type, job->time_type,
-													BTLessEqualStrategyNumber);
-			Oid			cmpproc = get_opfamily_proc(user_opfamily,
-													index->rd_opcintype[0],
-													index->rd_opcintype[0],
-													BTORDER_PROC);
-
-			if (OidIsValid(eqopr) && OidIsValid(leopr) && OidIsValid(cmpproc))
-			{
-				ti->heap = heap;
-				ti->index = index;
-				ti->att_start = att_start;
-				ti->att_last = get_attnum(job->target, "last_event_at");
-				ti->att_count = get_attnum(job->target, "event_count");
-				ti->user_opcintype = index->rd_opcintype[0];
-				ti->user_collation = index->rd_indcollation[0];
-				ti->user_eqproc = get_opcode(eqopr);
-				ti->start_leproc = get_opcode(leopr);
-				ti->time_type = job->time_type;
-				fmgr_info(cmpproc, &ti->user_cmp);
-				if (ti->att_last != InvalidAttrNumber &&
-					ti->att_count != InvalidAttrNumber &&
-					get_atttype(job->target, ti->att_last) == job->time_type &&
-					get_atttype(job->target, ti->att_count) == INT8OID)
-				{
-					list_free(indexes);
-					return true;
-				}
-			}
+			ti->heap = heap;
+			ti->index = index;
+			ti->att_start = att_start;
+			ti->att_last = get_attnum(job->target, "last_event_at");
+			ti->att_count = get_attnum(job->target, "event_count");
+			ti->user_opcintype = index->rd_opcintype[0];
+			ti->user_collation = index->rd_indcollation[0];
+			ti->user_eqproc = get_opcode(eqopr);
+			ti->start_leproc = get_opcode(leopr);
+			ti->time_type = job->time_type;
+			fmgr_info(cmpproc, &ti->user_cmp);
+			if (ti->att_last != InvalidAttrNumber &&
+				ti->att_count != InvalidAttrNumber &&
+				get_atttype(job->target, ti->att_last) == job->time_type &&
+				get_atttype(job->target, ti->att_count) == INT8OID)
+				return true;
 		}
 		index_close(index, AccessShareLock);
 	}
-	list_free(indexes);
 	table_close(heap, NoLock);
 	return false;
 }

@@ -67,11 +67,8 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_aggregate.h"
-#include "catalog/pg_am.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "commands/defrem.h"
 #include "common/int.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
@@ -1276,52 +1273,6 @@ sessionize_build_measures(Oid source, const char *source_name, const char *user_
  * ----------------------------------------------------------------------
  */
 
-/*
- * An index of the source whose first two keys are the user and time
- * columns, compared as the SQL that reads a span compares them: the user
- * by its type's default btree equality under its column's collation, the
- * time by its type's default order; a complete index (no predicate, no
- * expressions, valid).  InvalidOid if there is none.
- */
-static Oid
-span_index(Relation heap, AttrNumber userattno, AttrNumber timeattno,
-		   Oid user_type, Oid user_collation, Oid time_type)
-{
-	Oid			user_opclass = GetDefaultOpClass(user_type, BTREE_AM_OID);
-	Oid			time_opclass = GetDefaultOpClass(time_type, BTREE_AM_OID);
-	List	   *indexes;
-	ListCell   *lc;
-	Oid			found = InvalidOid;
-
-	if (!OidIsValid(user_opclass) || !OidIsValid(time_opclass))
-		return InvalidOid;
-	indexes = RelationGetIndexList(heap);
-	foreach(lc, indexes)
-	{
-		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
-		Form_pg_index form = index->rd_index;
-
-		if (form->indisvalid && form->indisready && form->indislive &&
-			index->rd_rel->relam == BTREE_AM_OID &&
-			form->indnkeyatts >= 2 &&
-			form->indkey.values[0] == userattno &&
-			form->indkey.values[1] == timeattno &&
-			RelationGetIndexExpressions(index) == NIL &&
-			RelationGetIndexPredicate(index) == NIL &&
-			index->rd_opfamily[0] == get_opclass_family(user_opclass) &&
-			index->rd_opcintype[0] == get_opclass_input_type(user_opclass) &&
-			index->rd_indcollation[0] == user_collation &&
-			index->rd_opfamily[1] == get_opclass_family(time_opclass) &&
-			index->rd_opcintype[1] == time_type)
-			found = RelationGetRelid(index);
-		index_close(index, AccessShareLock);
-		if (OidIsValid(found))
-			break;
-	}
-	list_free(indexes);
-	return found;
-}
-
 /* A span computation: see sessionize_span_measures_begin(). */
 struct SpanMeasures
 {
@@ -1364,7 +1315,6 @@ sessionize_span_measures_begin(Oid source, const char *source_name, const char *
 	int32		user_typmod;
 	Oid			user_collation;
 	Oid			time_type;
-	Oid			index;
 	RegProcedure eqproc;
 	RegProcedure geproc;
 	RegProcedure leproc;
@@ -1378,15 +1328,16 @@ sessionize_span_measures_begin(Oid source, const char *source_name, const char *
 	sm->heap = table_open(source, AccessShareLock);
 	get_atttypetypmodcoll(source, userattno, &user_type, &user_typmod, &user_collation);
 	time_type = get_atttype(source, timeattno);
-	index = span_index(sm->heap, userattno, timeattno, user_type, user_collation, time_type);
-	if (!OidIsValid(index))
+	/* (compared as the SQL that reads a span compares: see session_srf.h) */
+	sm->index = sessionize_open_btree_index(sm->heap, userattno, user_type, user_collation,
+											timeattno, time_type, false);
+	if (sm->index == NULL)
 	{
 		*why = "the source has no index on its user and time columns that it can read";
 		sessionize_span_measures_end(sm);
 		MemoryContextSwitchTo(oldcxt);
 		return NULL;
 	}
-	sm->index = index_open(index, AccessShareLock);
 	eqproc = span_operator_proc(sm->index->rd_opfamily[0], sm->index->rd_opcintype[0],
 								BTEqualStrategyNumber);
 	geproc = span_operator_proc(sm->index->rd_opfamily[1], time_type,

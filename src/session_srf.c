@@ -33,10 +33,13 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/defrem.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -304,6 +307,47 @@ sessionize_direct_scan_members(Oid relid)
 			return NIL;
 	}
 	return leaves;
+}
+
+Relation
+sessionize_open_btree_index(Relation heap, AttrNumber att1, Oid type1, Oid collation1,
+							AttrNumber att2, Oid type2, bool ascending2)
+{
+	Oid			opclass1 = GetDefaultOpClass(type1, BTREE_AM_OID);
+	Oid			opclass2 = GetDefaultOpClass(type2, BTREE_AM_OID);
+	List	   *indexes;
+	ListCell   *lc;
+	Relation	found = NULL;
+
+	if (!OidIsValid(opclass1) || !OidIsValid(opclass2))
+		return NULL;
+	indexes = RelationGetIndexList(heap);
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+
+		if (form->indisvalid && form->indisready && form->indislive &&
+			index->rd_rel->relam == BTREE_AM_OID &&
+			form->indnkeyatts >= 2 &&
+			form->indkey.values[0] == att1 &&
+			form->indkey.values[1] == att2 &&
+			RelationGetIndexExpressions(index) == NIL &&
+			RelationGetIndexPredicate(index) == NIL &&
+			index->rd_opfamily[0] == get_opclass_family(opclass1) &&
+			index->rd_opcintype[0] == get_opclass_input_type(opclass1) &&
+			index->rd_indcollation[0] == collation1 &&
+			index->rd_opfamily[1] == get_opclass_family(opclass2) &&
+			index->rd_opcintype[1] == type2 &&
+			(!ascending2 || (index->rd_indoption[1] & INDOPTION_DESC) == 0))
+		{
+			found = index;
+			break;
+		}
+		index_close(index, AccessShareLock);
+	}
+	list_free(indexes);
+	return found;
 }
 
 /*

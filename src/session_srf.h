@@ -13,6 +13,7 @@
 #define SESSIONIZE_SESSION_SRF_H
 
 #include "nodes/pg_list.h"
+#include "utils/relcache.h"
 
 /*
  * While set (job_id > 0), sessionize() reports its progress with a NOTICE
@@ -28,5 +29,17 @@ extern void sessionize_report_progress(int64 job_id, int64 every);
  * a member is a view, a foreign table or a Citus table.
  */
 extern List *sessionize_direct_scan_members(Oid relid);
+
+/*
+ * An index of heap that a direct scan can probe by its first two key
+ * columns: a valid, ready btree without expressions or predicate (no row
+ * missing) whose first two keys are att1 and att2, compared by the default
+ * btree operator classes of type1 (under collation1) and type2, with
+ * type2 as its input type; with ascending2, the second key in ascending
+ * order.  The index is returned open (AccessShareLock), or NULL.
+ */
+extern Relation sessionize_open_btree_index(Relation heap, AttrNumber att1, Oid type1,
+											Oid collation1, AttrNumber att2, Oid type2,
+											bool ascending2);
 
 #endif							/* SESSIONIZE_SESSION_SRF_H */
