@@ -103,9 +103,11 @@ FILE_STAGES = {
         ("regress", ["06_jobs", "07_jobs_random"]),
         ("regress", ["05_differential"]),
     ],
+    # (sessionize_open_btree_index(): the indexes that appends probe, 06
+    # and 19)
     "src/session_srf.c": [
         ("regress", ["04_srf", "09_edges"]),
-        ("regress", ["06_jobs", "07_jobs_random"]),
+        ("regress", ["06_jobs", "07_jobs_random", "19_measures_append"]),
         ("regress", ["05_differential"]),
     ],
     "src/user_sessions.c": [
