@@ -273,6 +273,33 @@ SELECT events_inserted, sessions_updated FROM sessionize.run_job(:tjob);
 SET client_min_messages = notice;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:bjob);
 SELECT count(*) AS verify_differences FROM sessionize.verify(:tjob);
+-- An index whose first two keys are the user and the time serves, more
+-- keys after them (an expression too) or not; one whose time is ordered
+-- by another operator class does not (here a reversed one, whose >= is
+-- bigint's <=)
+DROP INDEX ma.clicks_uid_ms_idx;
+CREATE FUNCTION ma.reverse_cmp(bigint, bigint) RETURNS int LANGUAGE sql IMMUTABLE STRICT
+AS 'SELECT pg_catalog.btint8cmp($2, $1)';
+CREATE OPERATOR CLASS ma.int8_reverse_ops FOR TYPE bigint USING btree AS
+    OPERATOR 1 pg_catalog.> , OPERATOR 2 pg_catalog.>= , OPERATOR 3 pg_catalog.= ,
+    OPERATOR 4 pg_catalog.<= , OPERATOR 5 pg_catalog.< , FUNCTION 1 ma.reverse_cmp(bigint, bigint);
+CREATE INDEX clicks_reversed ON ma.clicks (uid, ms ma.int8_reverse_ops);
+INSERT INTO ma.clicks SELECT uid, max(ms) + 60000, NULL, 1, '/r' FROM ma.clicks GROUP BY uid;
+SET client_min_messages = debug1;
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:bjob);
+SET client_min_messages = notice;
+CREATE INDEX clicks_expression ON ma.clicks (uid, ms, lower(page));
+INSERT INTO ma.clicks SELECT uid, max(ms) + 60000, NULL, 2, '/e' FROM ma.clicks GROUP BY uid;
+SET client_min_messages = debug1;
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:bjob);
+SET client_min_messages = notice;
+DROP INDEX ma.clicks_expression;
+CREATE INDEX clicks_three ON ma.clicks (uid, ms, page);
+INSERT INTO ma.clicks SELECT uid, max(ms) + 60000, NULL, 3, '/t' FROM ma.clicks GROUP BY uid;
+SET client_min_messages = debug1;
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:bjob);
+SET client_min_messages = notice;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:bjob);
 SELECT sessionize.drop_job(:bjob, drop_target => true);
 SELECT sessionize.drop_job(:tjob, drop_target => true);
 

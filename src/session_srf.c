@@ -332,10 +332,8 @@ sessionize_open_btree_index(Relation heap, AttrNumber att1, Oid type1, Oid colla
 			form->indnkeyatts >= 2 &&
 			form->indkey.values[0] == att1 &&
 			form->indkey.values[1] == att2 &&
-			RelationGetIndexExpressions(index) == NIL &&
 			RelationGetIndexPredicate(index) == NIL &&
 			index->rd_opfamily[0] == get_opclass_family(opclass1) &&
-			index->rd_opcintype[0] == get_opclass_input_type(opclass1) &&
 			index->rd_indcollation[0] == collation1 &&
 			index->rd_opfamily[1] == get_opclass_family(opclass2) &&
 			index->rd_opcintype[1] == type2 &&

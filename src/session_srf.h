@@ -32,11 +32,12 @@ extern List *sessionize_direct_scan_members(Oid relid);
 
 /*
  * An index of heap that a direct scan can probe by its first two key
- * columns: a valid, ready btree without expressions or predicate (no row
- * missing) whose first two keys are att1 and att2, compared by the default
- * btree operator classes of type1 (under collation1) and type2, with
- * type2 as its input type; with ascending2, the second key in ascending
- * order.  The index is returned open (AccessShareLock), or NULL.
+ * columns: a valid, ready btree without a predicate (no row missing) whose
+ * first two keys are the columns att1 and att2 (more keys, expressions
+ * among them, may follow), compared by the operator families of the
+ * default btree operator classes of type1 (under collation1) and type2,
+ * with type2 as its input type; with ascending2, the second key in
+ * ascending order.  The index is returned open (AccessShareLock), or NULL.
  */
 extern Relation sessionize_open_btree_index(Relation heap, AttrNumber att1, Oid type1,
 											Oid collation1, AttrNumber att2, Oid type2,
