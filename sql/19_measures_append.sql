@@ -302,6 +302,19 @@ SET client_min_messages = notice;
 SELECT count(*) AS verify_differences FROM sessionize.verify(:bjob);
 SELECT sessionize.drop_job(:bjob, drop_target => true);
 SELECT sessionize.drop_job(:tjob, drop_target => true);
+-- an index on the user and another column of the time's type does not
+-- serve, whichever column comes first in the table
+CREATE TABLE ma.seqs (uid bigint, seq bigint, ms bigint, amount int);
+CREATE INDEX ON ma.seqs (uid, seq);
+INSERT INTO ma.seqs SELECT i % 3, 1000 - i, i * 60000, i FROM generate_series(1, 30) i;
+SELECT sessionize.create_job('ma.seqs', 'uid', 'ms', 600000, measures => 'sum(amount) AS total, max(amount) AS top') AS qjob \gset
+SELECT full_rebuild FROM sessionize.run_job(:qjob);
+INSERT INTO ma.seqs SELECT uid, 0, max(ms) + 60000, 100 FROM ma.seqs GROUP BY uid;
+SET client_min_messages = debug1;
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:qjob);
+SET client_min_messages = notice;
+SELECT count(*) AS verify_differences FROM sessionize.verify(:qjob);
+SELECT sessionize.drop_job(:qjob, drop_target => true);
 
 DROP SCHEMA ma CASCADE;
 DROP ROLE regress_ma_owner;
