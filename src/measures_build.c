@@ -1334,8 +1334,8 @@ sessionize_span_measures_begin(Oid source, const char *source_name, const char *
 	if (sm->index == NULL)
 	{
 		*why = "the source has no index on its user and time columns that it can read";
-		sessionize_span_measures_end(sm);
 		MemoryContextSwitchTo(oldcxt);
+		sessionize_span_measures_end(sm);
 		return NULL;
 	}
 	eqproc = span_operator_proc(sm->index->rd_opfamily[0], sm->index->rd_opcintype[0],
@@ -1349,18 +1349,20 @@ sessionize_span_measures_begin(Oid source, const char *source_name, const char *
 	sm->types = palloc(sizeof(Oid) * b->nmeasures);
 	sm->typlens = palloc(sizeof(int16) * b->nmeasures);
 	sm->typbyvals = palloc(sizeof(bool) * b->nmeasures);
+	*why = NULL;
+	if (!OidIsValid(eqproc) || !OidIsValid(geproc) || !OidIsValid(leproc))
+		*why = "the index has no equality or range operator for its keys";
 	for (int i = 0; i < b->nmeasures; i++)
 	{
 		sm->types[i] = exprType((Node *) exprs[i]);
 		get_typlenbyval(sm->types[i], &sm->typlens[i], &sm->typbyvals[i]);
 		if (!OidIsValid(get_array_type(sm->types[i])))
-			eqproc = InvalidOid;
+			*why = "a measure's type has no array type";
 	}
-	if (!OidIsValid(eqproc) || !OidIsValid(geproc) || !OidIsValid(leproc))
+	if (*why != NULL)
 	{
-		*why = "a type it needs has no operator or array type";
-		sessionize_span_measures_end(sm);
 		MemoryContextSwitchTo(oldcxt);
+		sessionize_span_measures_end(sm);
 		return NULL;
 	}
 
