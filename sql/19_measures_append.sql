@@ -219,9 +219,16 @@ SELECT sessionize.create_job('ma.sec', 'uid', 'ts', interval '10 minutes',
     measures => 'sum(amount) AS total, count(DISTINCT amount % 4) AS kinds') AS sjob \gset
 SELECT full_rebuild FROM sessionize.run_job(:sjob);
 INSERT INTO ma.sec SELECT uid, max(ts) + interval '1 minute', 100 FROM ma.sec GROUP BY uid;
--- (after the insert: a writer under row-level security is not captured row by row)
+-- (forced after each insert: a writer under row-level security is not
+-- captured row by row, and its statement would make the next run rebuild)
 ALTER TABLE ma.sec ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY all_rows ON ma.sec USING (true);
+SELECT events_inserted, sessions_updated FROM sessionize.run_job(:sjob);
+-- (the same again, shown: the first run's statements looked up catalog
+-- entries of their own, whose DEBUG lines differ between versions)
+ALTER TABLE ma.sec NO FORCE ROW LEVEL SECURITY;
+INSERT INTO ma.sec SELECT uid, max(ts) + interval '1 minute', 200 FROM ma.sec GROUP BY uid;
+ALTER TABLE ma.sec FORCE ROW LEVEL SECURITY;
 SET client_min_messages = debug1;
 SELECT events_inserted, sessions_updated FROM sessionize.run_job(:sjob);
 SET client_min_messages = notice;
